@@ -1,0 +1,162 @@
+"""Build the JavaScript runtime: QuickJS-NG + shim.c + prelude.js -> jsrt.wasm.
+
+Sources come from the PyPI sdist of ``quickjs-ng`` (pinned by version and
+hash), the compiler from the ``ziglang`` wheel. The output is cached by a hash
+of every input, so a second ``make`` is instant. Run: ``python -m guest_sdk.js.build``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import os
+import shutil
+import subprocess
+import sys
+import tarfile
+import time
+from pathlib import Path
+
+QUICKJS_NG_VERSION = "0.17.0.2"
+QUICKJS_NG_SDIST = f"quickjs_ng-{QUICKJS_NG_VERSION}.tar.gz"
+QUICKJS_NG_SHA256 = "43d2e48272208721a7aaea8e3f02d4b9318f12ef20cc4f5421b59d9a470706ef"
+QUICKJS_SOURCES = ("libregexp.c", "libunicode.c", "dtoa.c")  # quickjs.c is included by shim.c
+
+HERE = Path(__file__).resolve().parent
+REPO = HERE.parent.parent
+BUILD_DIR = Path(os.environ.get("WASMTASK_BUILD_DIR", REPO / "build"))
+RUNTIME_NAME = "jsrt.wasm"
+
+# Linker shadow stack 1 MiB; QuickJS's own limit (shim.c) stays well under it.
+CFLAGS = (
+    "-target", "wasm32-wasi",
+    "-O2",
+    "-mexec-model=reactor",
+    "-s",
+    "-DNDEBUG",
+    "-D_WASI_EMULATED_SIGNAL",
+    "-Wl,--export=malloc",
+    "-Wl,--export=free",
+    "-Wl,-z,stack-size=1048576",
+)
+
+
+class BuildError(RuntimeError):
+    """The runtime could not be built."""
+
+
+def runtime_path() -> Path:
+    """Where the built runtime lives (a stable name; see ``build_runtime``)."""
+    return BUILD_DIR / RUNTIME_NAME
+
+
+def _sha256(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def fetch_sdist(cache: Path) -> Path:
+    """The quickjs-ng sdist from PyPI, downloaded once into ``cache``."""
+    cache.mkdir(parents=True, exist_ok=True)
+    sdist = cache / QUICKJS_NG_SDIST
+    if not sdist.exists():
+        subprocess.run(
+            [sys.executable, "-m", "pip", "download", "--quiet", "--no-deps", "--no-binary", ":all:",
+             f"quickjs-ng=={QUICKJS_NG_VERSION}", "-d", str(cache)],
+            check=True,
+        )
+    digest = _sha256(sdist)
+    if digest != QUICKJS_NG_SHA256:
+        raise BuildError(f"{sdist.name}: sha256 {digest} does not match the pinned {QUICKJS_NG_SHA256}")
+    return sdist
+
+
+def unpack_sources(sdist: Path, into: Path) -> Path:
+    """Extract the upstream QuickJS-NG sources; returns their directory."""
+    target = into / f"quickjs-ng-{QUICKJS_NG_VERSION}"
+    if not (target / "quickjs.c").exists():
+        target.mkdir(parents=True, exist_ok=True)
+        prefix = f"quickjs_ng-{QUICKJS_NG_VERSION}/upstream-quickjs/"
+        with tarfile.open(sdist) as archive:
+            for member in archive.getmembers():
+                if member.isfile() and member.name.startswith(prefix) and "/" not in member.name[len(prefix):]:
+                    member.name = member.name[len(prefix):]
+                    archive.extract(member, target, filter="data")
+    return target
+
+
+def write_prelude_header(prelude: Path, header: Path) -> None:
+    """Embed prelude.js as a C byte array (NUL-terminated, as JS_Eval wants)."""
+    data = prelude.read_bytes()
+    rows = []
+    for start in range(0, len(data), 20):
+        rows.append(",".join(str(b) for b in data[start:start + 20]))
+    header.write_text(
+        "/* generated from prelude.js by build.py: do not edit */\n"
+        f"static const unsigned char wasmtask_prelude_js[{len(data) + 1}] = {{\n"
+        + ",\n".join(rows) + ",0\n};\n"
+        f"static const size_t wasmtask_prelude_js_len = {len(data)};\n"
+    )
+
+
+def zig_version() -> str:
+    result = subprocess.run([sys.executable, "-m", "ziglang", "version"], capture_output=True, text=True, check=True)
+    return result.stdout.strip()
+
+
+def input_hash(sdist: Path) -> str:
+    digest = hashlib.sha256()
+    for part in (_sha256(sdist), _sha256(HERE / "shim.c"), _sha256(HERE / "prelude.js"),
+                 " ".join(CFLAGS), zig_version()):
+        digest.update(part.encode())
+        digest.update(b"\0")
+    return digest.hexdigest()[:16]
+
+
+def build_runtime(force: bool = False) -> Path:
+    """Build jsrt.wasm unless a build with the same inputs exists; returns its path."""
+    cache = BUILD_DIR / "cache"
+    sdist = fetch_sdist(cache)
+    key = input_hash(sdist)
+    versioned = BUILD_DIR / f"jsrt-{key}.wasm"
+    output = runtime_path()
+    if versioned.exists() and not force:
+        if not output.exists() or _sha256(output) != _sha256(versioned):
+            shutil.copyfile(versioned, output)
+        return output
+    sources = unpack_sources(sdist, cache)
+    work = BUILD_DIR / f"work-{key}"
+    work.mkdir(parents=True, exist_ok=True)
+    write_prelude_header(HERE / "prelude.js", work / "prelude.h")
+    command = [
+        sys.executable, "-m", "ziglang", "cc", *CFLAGS,
+        f"-I{sources}", f"-I{work}",
+        str(HERE / "shim.c"), *(str(sources / name) for name in QUICKJS_SOURCES),
+        "-o", str(work / RUNTIME_NAME),
+    ]
+    started = time.monotonic()
+    result = subprocess.run(command, capture_output=True, text=True)
+    if result.returncode != 0:
+        raise BuildError(f"zig cc failed ({result.returncode}):\n{result.stderr[-8000:]}")
+    shutil.move(work / RUNTIME_NAME, versioned)
+    shutil.copyfile(versioned, output)
+    shutil.rmtree(work, ignore_errors=True)
+    size = versioned.stat().st_size
+    print(f"built {output} ({size / 1024:.0f} KiB, inputs {key}) in {time.monotonic() - started:.1f}s", file=sys.stderr)
+    return output
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--force", action="store_true", help="rebuild even if cached")
+    args = parser.parse_args(argv)
+    try:
+        path = build_runtime(force=args.force)
+    except (BuildError, subprocess.CalledProcessError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    print(path)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
