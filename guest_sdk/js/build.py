@@ -37,6 +37,7 @@ CFLAGS = (
     "-D_WASI_EMULATED_SIGNAL",
     "-Wl,--export=malloc",
     "-Wl,--export=free",
+    "-Wl,--import-memory",  # memory comes from a data module: the snapshot (isolates/snapshot.py)
     "-Wl,-z,stack-size=1048576",
 )
 

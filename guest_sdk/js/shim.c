@@ -439,8 +439,11 @@ WASMTASK_EXPORT("wasmtask_init") int64_t wasmtask_init(char *ptr, int32_t len) {
     return return_string(result);
 }
 
-/* Reseed Math.random per request: a snapshot would otherwise replay one sequence. */
+/* Per request: reseed Math.random (a snapshot would otherwise replay one
+ * sequence) and restart performance.now() at zero (its origin would otherwise
+ * be the snapshot's clock, from another process). */
 static void reseed(JSValueConst request) {
+    context->time_origin = js__now_ms();
     JSValue seed_value = JS_GetPropertyStr(context, request, "seed");
     int64_t seed = 0;
     if (JS_ToInt64(context, &seed, seed_value) == 0 && seed != 0)

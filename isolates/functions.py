@@ -1,0 +1,60 @@
+"""Turning user code into a Program: per language, validated and compiled at deploy time."""
+
+from __future__ import annotations
+
+import wasmtime
+
+from isolates.engine import Engine
+from isolates.errors import InvalidCode
+from isolates.host_functions import unsupported_imports
+from isolates.javascript import JavaScriptRuntime
+from isolates.limits import Limits
+from isolates.module_cache import ModuleCache
+from isolates.program import Program
+
+LANGUAGES = ("javascript", "wasm")
+LANGUAGE_ALIASES = {"js": "javascript", "javascript": "javascript", "wasm": "wasm", "wat": "wasm"}
+
+
+def normalize_language(language: str) -> str:
+    try:
+        return LANGUAGE_ALIASES[language.lower()]
+    except KeyError:
+        raise InvalidCode(f"unknown language {language!r}; known: {', '.join(sorted(LANGUAGE_ALIASES))}") from None
+
+
+def prepare(language: str, code: str | bytes, limits: Limits, *, snapshot: bool = True) -> Program:
+    """Validate and compile ``code``. With ``snapshot``, run its init once now (deploys);
+    without, every call runs it (one-off runs). Raises ``IsolateError`` subclasses."""
+    language = normalize_language(language)
+    if language == "javascript":
+        source = code.decode("utf-8") if isinstance(code, bytes) else code
+        runtime = JavaScriptRuntime.shared()
+        if snapshot:
+            return runtime.snapshot_program(source, limits)
+        # still check that it loads, cheaply: syntax errors surface at the call
+        return runtime.fresh_program(source)
+    return prepare_wasm(code)
+
+
+def prepare_wasm(code: str | bytes) -> Program:
+    """A core module (binary or WAT text) speaking the wasmtask ABI."""
+    engine = Engine.shared()
+    if isinstance(code, str) or not code.startswith(b"\0asm"):
+        try:
+            text = code if isinstance(code, str) else code.decode("utf-8")
+            code = wasmtime.wat2wasm(text)
+        except (UnicodeDecodeError, wasmtime.WasmtimeError) as exc:
+            raise InvalidCode(f"not a Wasm module or valid WAT: {str(exc).splitlines()[0]}") from exc
+    try:
+        module = ModuleCache(engine).load(code)
+    except wasmtime.WasmtimeError as exc:
+        raise InvalidCode(f"invalid Wasm module: {str(exc).splitlines()[0]}") from exc
+    missing = unsupported_imports(module)
+    if missing:
+        raise InvalidCode(f"the module imports what wasmtask does not provide: {', '.join(missing)}")
+    exports = {e.name for e in module.exports}
+    for required in ("memory", "wasmtask_alloc", "wasmtask_handle"):
+        if required not in exports:
+            raise InvalidCode(f"the module does not export {required} (see guest_sdk/ABI.md)")
+    return Program(language="wasm", code=module, image=None, init_config=None, run_initialize=True)

@@ -1,0 +1,267 @@
+"""The hot path: a fresh Store per call, instantiate, call ``wasmtask_handle``, read, drop.
+
+Safe to call from several threads at once: each call has its own Store, the
+GIL is released while wasm runs, and host functions find their call through a
+thread-local (isolates.call_context).
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+import orjson
+import wasmtime
+
+from host_api import abi
+from host_api.log import CallLog, LogRecord
+from isolates.call_context import CallContext, Fetcher, GuestMemoryError, set_current
+from isolates.engine import Engine, deadline_ticks
+from isolates.errors import (
+    CpuLimitExceeded,
+    GuestError,
+    InvalidCode,
+    IsolateError,
+    MemoryLimitExceeded,
+    OutputLimitExceeded,
+    StackOverflow,
+    Timeout,
+    error_for_code,
+)
+from isolates.host_functions import ProcExit, thread_linker
+from isolates.limits import Limits
+from isolates.program import Program
+
+
+@dataclass
+class InvokeResult:
+    """What a call returned: a JSON value or an HTTP-style response."""
+
+    kind: str  # "json" | "response"
+    value: Any = None
+    status: int = 200
+    headers: list[tuple[str, str]] = field(default_factory=list)
+    body: bytes = b""
+    fuel_used: int = 0
+    phases_us: dict[str, float] = field(default_factory=dict)
+    logs: list[LogRecord] = field(default_factory=list)
+    logs_dropped: int = 0
+
+
+class Call:
+    """One call's Store and instance. Create, use once, ``close``."""
+
+    def __init__(self, engine: Engine, program: Program, limits: Limits, context: CallContext) -> None:
+        self.engine = engine
+        self.program = program
+        self.limits = limits
+        self.context = context
+        self.phases_us: dict[str, float] = {}
+        started = time.perf_counter_ns()
+        store = wasmtime.Store(engine.wasmtime)
+        store.set_fuel(limits.fuel)
+        store.set_limits(memory_size=limits.memory_bytes)
+        store.set_epoch_deadline(deadline_ticks(limits.wall_clock_ms))
+        self.store = store
+        self._mark("store", started)
+
+    def _mark(self, phase: str, started_ns: int) -> int:
+        now = time.perf_counter_ns()
+        self.phases_us[phase] = self.phases_us.get(phase, 0.0) + (now - started_ns) / 1000
+        return now
+
+    def instantiate(self) -> None:
+        started = time.perf_counter_ns()
+        store = self.store
+        linker = thread_linker(self.engine.wasmtime)
+        memory = None
+        try:
+            if self.program.image is not None:
+                image = wasmtime.Instance(store, self.program.image, [])
+                memory = image.exports(store)["memory"]
+                linker.define(store, "env", "memory", memory)
+            instance = linker.instantiate(store, self.program.code)
+        except wasmtime.Trap as trap:
+            raise trap_error(trap) from trap
+        except wasmtime.WasmtimeError as exc:
+            raise instantiation_error(exc) from exc
+        exports = instance.exports(store)
+        if memory is None:
+            memory = exports.get(abi.EXPORT_MEMORY)
+            if not isinstance(memory, wasmtime.Memory):
+                raise InvalidCode("the module exports no memory")
+        self.context.memory = memory
+        self.exports = exports
+        self._mark("instantiate", started)
+
+    def initialize(self) -> None:
+        """Run the guest's one-time set-up (skipped for snapshots)."""
+        started = time.perf_counter_ns()
+        if self.program.run_initialize:
+            initialize = self.exports.get(abi.EXPORT_INITIALIZE)
+            if isinstance(initialize, wasmtime.Func):
+                self._call(initialize)
+        if self.program.init_config is not None:
+            reply = self.call_json(abi.EXPORT_INIT, self.program.init_config)
+            if not reply.get("ok"):
+                error = reply.get("error") or {}
+                code = error.get("code", "invalid_code")
+                raise error_for_code(
+                    code if code in abi.GUEST_REPORTABLE_CODES else "invalid_code",
+                    str(error.get("message", "initialisation failed")),
+                    name=error.get("name"),
+                    stack=error.get("stack"),
+                )
+        self._mark("init", started)
+
+    def handle(self, request: bytes) -> dict[str, Any]:
+        started = time.perf_counter_ns()
+        reply = self.call_json(abi.EXPORT_HANDLE, request)
+        self._mark("call", started)
+        return reply
+
+    def call_json(self, export: str, payload: bytes) -> dict[str, Any]:
+        """Write ``payload`` into the guest, call ``export(ptr, len)``, parse the JSON it returns."""
+        alloc = self.exports.get(abi.EXPORT_ALLOC)
+        function = self.exports.get(export)
+        if not isinstance(alloc, wasmtime.Func) or not isinstance(function, wasmtime.Func):
+            raise InvalidCode(f"the module does not export {abi.EXPORT_ALLOC} and {export}")
+        ptr = self._call(alloc, len(payload) + 1)
+        if not ptr:
+            raise MemoryLimitExceeded("the guest could not allocate the request")
+        try:
+            self.context.write(self.store, ptr, payload + b"\0")
+        except GuestMemoryError as exc:
+            raise GuestError(f"bad allocation from the guest: {exc}") from exc
+        out_ptr, out_len = abi.unpack_pointer(self._call(function, ptr, len(payload)))
+        if out_len > self.limits.output_bytes:
+            raise OutputLimitExceeded(
+                f"the response is {out_len} bytes, over the output limit of {self.limits.output_bytes}"
+            )
+        try:
+            raw = self.context.read(self.store, out_ptr, out_len)
+            reply = orjson.loads(raw)
+        except (GuestMemoryError, orjson.JSONDecodeError) as exc:
+            raise GuestError(f"the guest returned an unreadable response: {exc}") from exc
+        if not isinstance(reply, dict):
+            raise GuestError("the guest returned a response that is not a JSON object")
+        return reply
+
+    def _call(self, function: wasmtime.Func, *args: int) -> Any:
+        try:
+            return function(self.store, *args)
+        except wasmtime.Trap as trap:
+            raise trap_error(trap) from trap
+        except ProcExit as exc:
+            raise GuestError(str(exc)) from exc
+        except wasmtime.WasmtimeError as exc:
+            raise GuestError(f"wasm error: {exc}") from exc
+
+    def fuel_used(self) -> int:
+        try:
+            return self.limits.fuel - self.store.get_fuel()
+        except wasmtime.WasmtimeError:
+            return self.limits.fuel
+
+    def close(self) -> None:
+        self.store.close()
+
+
+def trap_error(trap: wasmtime.Trap) -> IsolateError:
+    """Map a wasm trap to the typed error for it."""
+    code = trap.trap_code
+    if code == wasmtime.TrapCode.OUT_OF_FUEL:
+        return CpuLimitExceeded("the call ran out of fuel (CPU limit)")
+    if code == wasmtime.TrapCode.INTERRUPT:
+        return Timeout("the call passed its wall-clock deadline")
+    if code == wasmtime.TrapCode.STACK_OVERFLOW:
+        return StackOverflow("the guest overflowed the Wasm stack")
+    return GuestError(f"the guest trapped: {trap.message.splitlines()[0] if trap.message else code}")
+
+
+def instantiation_error(exc: wasmtime.WasmtimeError) -> IsolateError:
+    message = str(exc)
+    if "memory" in message and ("limit" in message or "minimum" in message or "resource" in message):
+        return MemoryLimitExceeded(f"the guest's initial memory is over the memory limit: {message.splitlines()[0]}")
+    return InvalidCode(f"the module cannot be instantiated: {message.splitlines()[0]}")
+
+
+def result_from_reply(reply: dict[str, Any]) -> InvokeResult:
+    """The InvokeResult for a guest's response JSON, or the typed error it reports."""
+    if not reply.get("ok"):
+        error = reply.get("error") if isinstance(reply.get("error"), dict) else {}
+        code = str(error.get("code", "guest_error"))
+        if code not in abi.GUEST_REPORTABLE_CODES:
+            code = "guest_error"
+        raise error_for_code(
+            code,
+            str(error.get("message", "the guest failed")),
+            name=str(error["name"]) if error.get("name") else None,
+            stack=str(error["stack"]) if error.get("stack") else None,
+        )
+    result = reply.get("result")
+    if not isinstance(result, dict):
+        raise GuestError("the guest's response has no result")
+    if result.get("type") == "response":
+        return _response_result(result)
+    return InvokeResult(kind="json", value=result.get("value"))
+
+
+def _response_result(result: dict[str, Any]) -> InvokeResult:
+    import base64
+    import binascii
+
+    status = result.get("status", 200)
+    if not isinstance(status, int) or not 100 <= status <= 599:
+        raise GuestError(f"the guest's response has an invalid status: {status!r}")
+    headers = []
+    for pair in result.get("headers") or []:
+        if not (isinstance(pair, list) and len(pair) == 2 and all(isinstance(x, str) for x in pair)):
+            raise GuestError("the guest's response has malformed headers")
+        headers.append((pair[0], pair[1]))
+    if result.get("body_base64") is not None:
+        try:
+            body = base64.b64decode(result["body_base64"], validate=True)
+        except (binascii.Error, TypeError) as exc:
+            raise GuestError("the guest's response body is not valid base64") from exc
+    else:
+        body_text = result.get("body")
+        body = body_text.encode() if isinstance(body_text, str) else b""
+    return InvokeResult(kind="response", status=status, headers=headers, body=body)
+
+
+def invoke(
+    program: Program,
+    request: dict[str, Any] | bytes,
+    limits: Limits,
+    *,
+    log: CallLog | None = None,
+    fetcher: Fetcher | None = None,
+    engine: Engine | None = None,
+) -> InvokeResult:
+    """Run one request in a fresh Store; raise an ``IsolateError`` subclass on failure."""
+    engine = engine or Engine.shared()
+    log = log or CallLog(max_bytes=limits.log_bytes, max_lines=limits.log_lines)
+    payload = request if isinstance(request, bytes) else orjson.dumps(request)
+    context = CallContext(log=log, fetcher=fetcher)
+    call = Call(engine, program, limits, context)
+    set_current(context)
+    try:
+        call.instantiate()
+        call.initialize()
+        reply = call.handle(payload)
+        result = result_from_reply(reply)
+        if len(result.body) > limits.output_bytes:
+            raise OutputLimitExceeded("the response body is over the output limit")
+        result.fuel_used = call.fuel_used()
+        result.phases_us = call.phases_us
+        result.logs = log.records
+        result.logs_dropped = log.dropped
+        return result
+    except IsolateError as error:
+        error.fuel_used = call.fuel_used()  # type: ignore[attr-defined]
+        raise
+    finally:
+        set_current(None)
+        call.close()
