@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import threading
 from pathlib import Path
 
@@ -22,6 +23,14 @@ from isolates.wasm_binary import data_module, data_segments, without_data
 from host_api.log import CallLog
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
+
+_COMMENTS = re.compile(r"/\*.*?\*/|//[^\n]*", re.DOTALL)
+_MODULE_STATEMENT = re.compile(r"^\s*(?:export\s+(?:default\b|const\b|let\b|var\b|function\b|async\b|class\b|\{|\*)|import\s*(?:[\w{*]|[\"']))", re.MULTILINE)
+
+
+def is_es_module(source: str) -> bool:
+    """Whether ``source`` is an ES module: a line starting with an import or export statement."""
+    return _MODULE_STATEMENT.search(_COMMENTS.sub("", source)) is not None
 
 
 def runtime_wasm_path() -> Path:
@@ -62,7 +71,7 @@ class JavaScriptRuntime:
             return cls._shared
 
     def init_config(self, source: str, filename: str = "index.js") -> bytes:
-        return orjson.dumps({"source": source, "filename": filename})
+        return orjson.dumps({"source": source, "filename": filename, "module": is_es_module(source)})
 
     def fresh_program(self, source: str, filename: str = "index.js") -> Program:
         """Runs init (runtime start + the user's top-level code) in every call: for one-off runs."""
@@ -113,6 +122,3 @@ class JavaScriptRuntime:
             },
         )
 
-
-def load_error(message: str) -> InvalidCode:
-    return InvalidCode(message)

@@ -414,8 +414,9 @@ WASMTASK_EXPORT("wasmtask_init") int64_t wasmtask_init(char *ptr, int32_t len) {
         JS_FreeValue(context, module_value);
         return return_exception("invalid_code");
     }
-    bool is_module = JS_IsBool(module_value) ? JS_ToBool(context, module_value)
-                                             : JS_DetectModule(source, source_len);
+    /* the host decides (isolates/javascript.py); JS_DetectModule would call any
+     * script that also parses as a module a module, CommonJS included */
+    bool is_module = JS_IsBool(module_value) && JS_ToBool(context, module_value);
     JS_FreeValue(context, module_value);
     const char *name = filename ? filename : "index.js";
     JSValue loaded = is_module ? load_module(source, source_len, name)
