@@ -10,9 +10,8 @@ from pathlib import Path
 import orjson
 import wasmtime
 
-from isolates.call_context import CallContext
+from isolates.call_context import CallContext, set_current
 from isolates.engine import Engine
-from isolates.errors import InvalidCode, IsolateError
 from isolates.host_functions import unsupported_imports
 from isolates.invoke import Call
 from isolates.limits import WASM_PAGE_BYTES, Limits
@@ -23,6 +22,7 @@ from isolates.wasm_binary import data_module, data_segments, without_data
 from host_api.log import CallLog
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
+BASE_LIMITS = Limits(fuel=1_000_000_000, memory_bytes=256 * 1024 * 1024, wall_clock_ms=30_000)
 
 _COMMENTS = re.compile(r"/\*.*?\*/|//[^\n]*", re.DOTALL)
 _MODULE_STATEMENT = re.compile(r"^\s*(?:export\s+(?:default\b|const\b|let\b|var\b|function\b|async\b|class\b|\{|\*)|import\s*(?:[\w{*]|[\"']))", re.MULTILINE)
@@ -54,7 +54,12 @@ class JavaScriptRuntime:
             raise RuntimeError(f"jsrt.wasm imports what the host lacks: {missing}")
         memory_import = next(i for i in self.code.imports if i.module == "env" and i.name == "memory")
         min_pages = memory_import.type.limits.min
-        self.initial_image = cache.load(data_module(data_segments(wasm), min_pages=min_pages))
+        initial_image = cache.load(data_module(data_segments(wasm), min_pages=min_pages))
+        # The base snapshot: runtime started and prelude evaluated, no user code yet.
+        # Every program starts from it (measured: 28 M fuel, ~5 ms, saved per one-off run).
+        start = Program(language="javascript", code=self.code, image=initial_image,
+                        init_config=b"{}", run_initialize=True)
+        self.base_image, self.base_details = self._snapshot(start, BASE_LIMITS)
 
     _shared: "JavaScriptRuntime | None" = None
     _lock = threading.Lock()
@@ -73,27 +78,10 @@ class JavaScriptRuntime:
     def init_config(self, source: str, filename: str = "index.js") -> bytes:
         return orjson.dumps({"source": source, "filename": filename, "module": is_es_module(source)})
 
-    def fresh_program(self, source: str, filename: str = "index.js") -> Program:
-        """Runs init (runtime start + the user's top-level code) in every call: for one-off runs."""
-        return Program(
-            language="javascript",
-            code=self.code,
-            image=self.initial_image,
-            init_config=self.init_config(source, filename),
-            run_initialize=True,
-        )
-
-    def snapshot_program(self, source: str, limits: Limits, filename: str = "index.js") -> Program:
-        """Run init once, metered like a request, and keep the memory as the function's image.
-
-        Raises ``InvalidCode`` for code that does not load, ``CpuLimitExceeded``
-        for top-level code that loops, and the other limit errors likewise.
-        """
-        fresh = self.fresh_program(source, filename)
+    def _snapshot(self, program: Program, limits: Limits) -> tuple[wasmtime.Module, dict[str, object]]:
+        """Run ``program``'s init once, metered like a request; its memory becomes an image module."""
         log = CallLog(max_bytes=limits.log_bytes, max_lines=limits.log_lines)
-        call = Call(self.engine, fresh, limits, CallContext(log=log))
-        from isolates.call_context import set_current
-
+        call = Call(self.engine, program, limits, CallContext(log=log))
         set_current(call.context)
         try:
             call.instantiate()
@@ -104,21 +92,33 @@ class JavaScriptRuntime:
             set_current(None)
             call.close()
         module_bytes = image_module_bytes(image)
-        try:
-            image_module = wasmtime.Module(self.engine.wasmtime, module_bytes)
-        except wasmtime.WasmtimeError as exc:  # pragma: no cover - our own module
-            raise IsolateError(f"snapshot module failed to compile: {exc}") from exc
+        module = wasmtime.Module(self.engine.wasmtime, module_bytes)
+        details: dict[str, object] = {
+            "snapshot_bytes": len(module_bytes),
+            "memory_pages": len(image) // WASM_PAGE_BYTES,
+            "init_fuel": init_fuel,
+            "init_logs": [r.to_dict() for r in log.records],
+        }
+        return module, details
+
+    def fresh_program(self, source: str, filename: str = "index.js") -> Program:
+        """The user's top-level code runs in every call (one-off runs); the runtime and
+        prelude start from the base snapshot."""
         return Program(
             language="javascript",
             code=self.code,
-            image=image_module,
-            init_config=None,
+            image=self.base_image,
+            init_config=self.init_config(source, filename),
             run_initialize=False,
-            details={
-                "snapshot_bytes": len(module_bytes),
-                "memory_pages": len(image) // WASM_PAGE_BYTES,
-                "init_fuel": init_fuel,
-                "init_logs": [r.to_dict() for r in log.records],
-            },
         )
 
+    def snapshot_program(self, source: str, limits: Limits, filename: str = "index.js") -> Program:
+        """Run the user's top-level code once, metered like a request, and keep the memory
+        as the function's image (deploys).
+
+        Raises ``InvalidCode`` for code that does not load, ``CpuLimitExceeded``
+        for top-level code that loops, and the other limit errors likewise.
+        """
+        image, details = self._snapshot(self.fresh_program(source, filename), limits)
+        return Program(language="javascript", code=self.code, image=image, init_config=None,
+                       run_initialize=False, details=details)

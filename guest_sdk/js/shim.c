@@ -304,6 +304,8 @@ static JSValue native_base64_decode(JSContext *ctx, JSValueConst this_val, int a
     return result;
 }
 
+static JSValue native_allocation_failures(JSContext *ctx, JSValueConst this_val, int argc, JSValueConst *argv);
+
 static const JSCFunctionListEntry native_functions[] = {
     JS_CFUNC_DEF("log", 2, native_log),
     JS_CFUNC_DEF("fetch", 1, native_fetch),
@@ -312,6 +314,7 @@ static const JSCFunctionListEntry native_functions[] = {
     JS_CFUNC_DEF("utf8Decode", 2, native_utf8_decode),
     JS_CFUNC_DEF("base64Encode", 1, native_base64_encode),
     JS_CFUNC_DEF("base64Decode", 1, native_base64_decode),
+    JS_CFUNC_DEF("allocationFailures", 0, native_allocation_failures),
 };
 
 /* ---- loading the user's code ---------------------------------------------- */
@@ -355,8 +358,37 @@ static JSValue load_script(const char *source, size_t len, const char *filename)
     return fn;
 }
 
+/* Allocation failures are counted, so an error that follows one is reported as
+ * memory_limit even when QuickJS could not allocate the error object itself
+ * (it then throws null). */
+static uint32_t allocation_failures;
+
+static void *counting_calloc(void *opaque, size_t count, size_t size) {
+    void *p = calloc(count, size);
+    if (!p) allocation_failures++;
+    return p;
+}
+static void *counting_malloc(void *opaque, size_t size) {
+    void *p = malloc(size);
+    if (!p && size) allocation_failures++;
+    return p;
+}
+static void counting_free(void *opaque, void *ptr) { free(ptr); }
+static void *counting_realloc(void *opaque, void *ptr, size_t size) {
+    void *p = realloc(ptr, size);
+    if (!p && size) allocation_failures++;
+    return p;
+}
+static const JSMallocFunctions counting_malloc_functions = {
+    counting_calloc, counting_malloc, counting_free, counting_realloc, js__malloc_usable_size,
+};
+
+static JSValue native_allocation_failures(JSContext *ctx, JSValueConst this_val, int argc, JSValueConst *argv) {
+    return JS_NewUint32(ctx, allocation_failures);
+}
+
 static int create_context(void) {
-    runtime = JS_NewRuntime();
+    runtime = JS_NewRuntime2(&counting_malloc_functions, NULL);
     if (!runtime)
         return -1;
     JS_SetMaxStackSize(runtime, WASMTASK_JS_STACK_BYTES);
@@ -402,6 +434,12 @@ WASMTASK_EXPORT("wasmtask_init") int64_t wasmtask_init(char *ptr, int32_t len) {
     if (JS_IsException(config))
         return return_exception("invalid_code");
     JSValue source_value = JS_GetPropertyStr(context, config, "source");
+    if (JS_IsUndefined(source_value) || JS_IsNull(source_value)) {
+        /* runtime and prelude only: the host snapshots this as the base image */
+        static const char ready[] = "{\"ok\":true}";
+        JS_FreeValue(context, config);
+        return pack(ready, sizeof(ready) - 1);
+    }
     JSValue filename_value = JS_GetPropertyStr(context, config, "filename");
     JSValue module_value = JS_GetPropertyStr(context, config, "module");
     size_t source_len;
@@ -444,6 +482,7 @@ WASMTASK_EXPORT("wasmtask_init") int64_t wasmtask_init(char *ptr, int32_t len) {
  * sequence) and restart performance.now() at zero (its origin would otherwise
  * be the snapshot's clock, from another process). */
 static void reseed(JSValueConst request) {
+    allocation_failures = 0;
     context->time_origin = js__now_ms();
     JSValue seed_value = JS_GetPropertyStr(context, request, "seed");
     int64_t seed = 0;

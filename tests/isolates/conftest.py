@@ -1,0 +1,26 @@
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from host_api.request import guest_request
+from isolates import InvokeResult, Limits, invoke, prepare
+
+
+def run_js(
+    source: str,
+    *,
+    snapshot: bool = True,
+    limits: Limits | None = None,
+    **request: Any,
+) -> InvokeResult:
+    limits = limits or Limits()
+    program = prepare("javascript", source, limits, snapshot=snapshot)
+    return invoke(program, guest_request(**request), limits)
+
+
+@pytest.fixture(params=[True, False], ids=["snapshot", "fresh"])
+def snapshot(request: pytest.FixtureRequest) -> bool:
+    """Run a test both from a deploy-time snapshot and with init in the call."""
+    return bool(request.param)

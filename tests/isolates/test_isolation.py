@@ -1,0 +1,112 @@
+"""Calls share nothing: threads, traps and globals."""
+
+from __future__ import annotations
+
+import threading
+
+import pytest
+
+from host_api.request import guest_request
+from isolates import CpuLimitExceeded, Limits, invoke, prepare
+from tests.isolates.conftest import run_js
+
+
+def test_two_threads_invoking_at_once_both_succeed() -> None:
+    limits = Limits()
+    source = """
+    module.exports = function (ctx, cb) {
+      let n = 0; for (let i = 0; i < 100000; i++) n += i % 7;
+      cb(null, {who: ctx.query.who, n});
+    };"""
+    program = prepare("javascript", source, limits)
+    results: dict[str, object] = {}
+    errors: list[BaseException] = []
+    barrier = threading.Barrier(2)
+
+    def worker(who: str) -> None:
+        try:
+            barrier.wait()
+            for _ in range(5):
+                results[who] = invoke(program, guest_request(query=[("who", who)]), limits).value
+        except BaseException as exc:  # noqa: BLE001 - reported below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=worker, args=(name,)) for name in ("a", "b")]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert errors == []
+    assert results["a"] == {"who": "a", "n": 299995}
+    assert results["b"] == {"who": "b", "n": 299995}
+
+
+def test_a_call_right_after_a_trapped_call_succeeds(snapshot: bool) -> None:
+    limits = Limits(fuel=50_000_000)
+    source = """
+    module.exports = function (ctx, cb) {
+      if (ctx.query.spin) { while (true) {} }
+      cb(null, "fine");
+    };"""
+    program = prepare("javascript", source, limits, snapshot=snapshot)
+    with pytest.raises(CpuLimitExceeded):
+        invoke(program, guest_request(query=[("spin", "1")]), limits)
+    assert invoke(program, guest_request(), limits).value == "fine"
+
+
+def test_globals_set_in_one_call_are_absent_in_the_next(snapshot: bool) -> None:
+    limits = Limits()
+    source = """
+    let counter = 0;
+    module.exports = function (ctx, cb) {
+      counter += 1;
+      const seen = globalThis.leaked === undefined ? null : globalThis.leaked;
+      globalThis.leaked = ctx.query.mark;
+      Array.prototype.polluted = true;
+      cb(null, {counter, seen, polluted: [].polluted === true && ctx.query.mark === "first" ? "own" : [].polluted});
+    };"""
+    program = prepare("javascript", source, limits, snapshot=snapshot)
+    first = invoke(program, guest_request(query=[("mark", "first")]), limits).value
+    second = invoke(program, guest_request(query=[("mark", "second")]), limits).value
+    assert first == {"counter": 1, "seen": None, "polluted": "own"}
+    assert second == {"counter": 1, "seen": None, "polluted": True}  # its own write, not the first call's
+
+
+def test_math_random_differs_between_requests_after_a_snapshot() -> None:
+    limits = Limits()
+    program = prepare("javascript", "module.exports = function (cb) { cb(null, [Math.random(), Math.random()]); };", limits)
+    values = {tuple(invoke(program, guest_request(), limits).value) for _ in range(5)}
+    assert len(values) == 5
+
+
+def test_random_drawn_at_deploy_time_is_not_reused_as_the_sequence() -> None:
+    limits = Limits()
+    source = "const atLoad = Math.random();\nmodule.exports = function (cb) { cb(null, [atLoad, Math.random()]); };"
+    program = prepare("javascript", source, limits)
+    a = invoke(program, guest_request(), limits).value
+    b = invoke(program, guest_request(), limits).value
+    assert a[0] == b[0]  # top-level state is part of the snapshot, by design
+    assert a[1] != b[1]
+
+
+def test_clocks_are_real_per_request_after_a_snapshot() -> None:
+    import time
+
+    limits = Limits()
+    source = """
+    const loadedAt = Date.now();
+    module.exports = function (cb) { cb(null, {now: Date.now(), loadedAt, perf: performance.now()}); };"""
+    program = prepare("javascript", source, limits)
+    time.sleep(0.05)
+    value = invoke(program, guest_request(), limits).value
+    assert abs(value["now"] - time.time() * 1000) < 5_000
+    assert value["now"] - value["loadedAt"] >= 50
+    assert 0 <= value["perf"] < 1_000
+
+
+def test_no_environment_or_files_inside_the_guest() -> None:
+    source = """
+    module.exports = function (cb) {
+      cb(null, {process: typeof process, require: typeof require, std: typeof std, os: typeof os});
+    };"""
+    assert run_js(source).value == {"process": "undefined", "require": "function", "std": "undefined", "os": "undefined"}

@@ -1,0 +1,154 @@
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import orjson
+
+from tests.isolates.conftest import run_js
+
+EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
+
+
+def test_seed_hello_world(snapshot: bool) -> None:
+    result = run_js('return function (cb) { cb(null, "Hello, world"); }', snapshot=snapshot)
+    assert result.kind == "json"
+    assert result.value == "Hello, world"
+
+
+def test_module_exports_cb(snapshot: bool) -> None:
+    result = run_js("module.exports = function (cb) { cb(null, {n: 42}); };", snapshot=snapshot)
+    assert result.value == {"n": 42}
+
+
+def test_ctx_cb_sees_query_body_headers_secrets_meta(snapshot: bool) -> None:
+    source = """
+    module.exports = function (ctx, cb) {
+      cb(null, {q: ctx.query, body: ctx.body, h: ctx.headers["x-trace"], s: ctx.secrets.KEY,
+                m: ctx.meta.tenant, method: ctx.method, path: ctx.path, data: ctx.data.KEY});
+    };"""
+    result = run_js(
+        source,
+        snapshot=snapshot,
+        method="POST",
+        path="/a/b",
+        query=[("x", "1"), ("y", "2"), ("y", "3")],
+        headers=[("X-Trace", "abc"), ("content-type", "application/json")],
+        body=b'{"hello": "there"}',
+        secrets={"KEY": "s3cret"},
+        meta={"tenant": "acme"},
+    )
+    assert result.value == {
+        "q": {"x": "1", "y": ["2", "3"]},
+        "body": {"hello": "there"},
+        "h": "abc",
+        "s": "s3cret",
+        "m": "acme",
+        "method": "POST",
+        "path": "/a/b",
+        "data": "s3cret",
+    }
+
+
+def test_ctx_req_res_writes_a_response(snapshot: bool) -> None:
+    source = """
+    module.exports = function (ctx, req, res) {
+      res.setHeader("x-one", "1");
+      res.writeHead(201, {"content-type": "text/plain"});
+      res.write("created ");
+      res.end(req.method);
+    };"""
+    result = run_js(source, snapshot=snapshot, method="PUT")
+    assert result.kind == "response"
+    assert result.status == 201
+    assert ("content-type", "text/plain") in result.headers
+    assert ("x-one", "1") in result.headers
+    assert result.body == b"created PUT"
+
+
+def test_req_stream_events_deliver_the_body() -> None:
+    source = """
+    module.exports = function (ctx, req, res) {
+      let data = "";
+      req.on("data", (chunk) => { data += chunk; });
+      req.on("end", () => { res.writeHead(200); res.end("got:" + data); });
+    };"""
+    result = run_js(source, method="POST", body=b"abc")
+    assert result.body == b"got:abc"
+
+
+def test_workers_fetch_handler(snapshot: bool) -> None:
+    source = """
+    export default {
+      async fetch(request, env, ctx) {
+        const url = new URL(request.url);
+        const body = await request.text();
+        return new Response(JSON.stringify({path: url.pathname, q: url.searchParams.get("q"),
+                                             body, secret: env.TOKEN, h: request.headers.get("x-a")}),
+                            {status: 202, headers: {"content-type": "application/json"}});
+      }
+    };"""
+    result = run_js(
+        source,
+        snapshot=snapshot,
+        method="POST",
+        url="http://example.test/run/t/f/items?q=7",
+        headers=[("x-a", "b")],
+        body=b"payload",
+        secrets={"TOKEN": "tok"},
+    )
+    assert result.kind == "response"
+    assert result.status == 202
+    assert orjson.loads(result.body) == {"path": "/run/t/f/items", "q": "7", "body": "payload", "secret": "tok", "h": "b"}
+
+
+def test_workers_binary_response_round_trips_bytes() -> None:
+    source = """
+    export default { fetch() { return new Response(new Uint8Array([0, 255, 128, 10])); } };"""
+    result = run_js(source)
+    assert result.body == bytes([0, 255, 128, 10])
+
+
+def test_async_function_value_is_the_result() -> None:
+    source = "module.exports = async function (ctx, cb) { await null; return {async: true}; };"
+    assert run_js(source).value == {"async": True}
+
+
+def test_promise_jobs_run_to_completion_inside_the_call() -> None:
+    source = """
+    module.exports = function (cb) {
+      Promise.resolve(1).then((x) => x + 1).then((x) => new Promise((r) => setTimeout(() => r(x * 10), 50)))
+        .then((x) => cb(null, x));
+    };"""
+    assert run_js(source).value == 20
+
+
+def test_undefined_result_is_null() -> None:
+    assert run_js("module.exports = function (cb) { cb(); };").value is None
+
+
+def test_each_example_runs_through_the_cli() -> None:
+    expected = {
+        "hello.js": "Hello, world",
+        "webtask-cb.js": {"hello": "world", "at": "number"},
+        "webtask-ctx.js": {"greeting": "Hello, ada", "method": "GET", "body": None},
+    }
+    for name, value in expected.items():
+        out = subprocess.run(
+            [sys.executable, "-m", "gateway.cli", "run", str(EXAMPLES / name), "--query", "name=ada"],
+            capture_output=True, text=True, check=True,
+        )
+        assert orjson.loads(out.stdout) == value, name
+    worker = subprocess.run(
+        [sys.executable, "-m", "gateway.cli", "run", str(EXAMPLES / "worker.js"), "--query", "name=ada"],
+        capture_output=True, text=True, check=True,
+    )
+    response = orjson.loads(worker.stdout)
+    assert response["status"] == 200
+    assert orjson.loads(response["body"])["message"] == "Hello, ada!"
+    req_res = subprocess.run(
+        [sys.executable, "-m", "gateway.cli", "run", str(EXAMPLES / "webtask-req-res.js")],
+        capture_output=True, text=True, check=True,
+    )
+    assert orjson.loads(req_res.stdout)["body"].startswith("<h1>Hello from GET")
