@@ -7,9 +7,10 @@ import threading
 from dataclasses import dataclass, field
 from typing import Any, Callable
 
-import wasmtime
+from wasmtime import _ffi as ffi
 
 from host_api.log import CallLog
+from isolates.raw import memory_address
 
 # fetch(request dict) -> response dict (host_api.fetch shapes); None: fetch disabled
 Fetcher = Callable[[dict[str, Any]], dict[str, Any]]
@@ -23,33 +24,34 @@ class GuestMemoryError(Exception):
 class CallContext:
     log: CallLog
     fetcher: Fetcher | None = None
-    memory: wasmtime.Memory | None = None
+    memory: ffi.wasmtime_memory_t | None = None  # raw: see isolates.raw
     staged: bytes = b""
-    fetches: int = 0
     extra: dict[str, Any] = field(default_factory=dict)
 
-    def read(self, store: wasmtime.Storelike, ptr: int, length: int) -> bytes:
-        """Copy ``length`` bytes at ``ptr`` out of guest memory, bounds-checked."""
-        memory = self.memory
-        if memory is None:
+    def _bounds(self, context, ptr: int, length: int) -> int:  # type: ignore[no-untyped-def]
+        if self.memory is None:
             raise GuestMemoryError("no memory")
-        ptr &= 0xFFFFFFFF
-        length &= 0xFFFFFFFF
-        if ptr + length > memory.data_len(store):
+        base, size = memory_address(context, self.memory)
+        if ptr < 0 or length < 0 or ptr + length > size:
             raise GuestMemoryError(f"{ptr}+{length} is outside guest memory")
-        base = ctypes.addressof(memory.data_ptr(store).contents)
-        return ctypes.string_at(base + ptr, length)
+        return base + ptr
 
-    def write(self, store: wasmtime.Storelike, ptr: int, data: bytes) -> None:
+    def read(self, context, ptr: int, length: int) -> bytes:  # type: ignore[no-untyped-def]
+        """Copy ``length`` bytes at ``ptr`` out of guest memory, bounds-checked.
+
+        ``context`` is a store's or a caller's raw context (``store._context()``)."""
+        return ctypes.string_at(self._bounds(context, ptr & 0xFFFFFFFF, length & 0xFFFFFFFF), length & 0xFFFFFFFF)
+
+    def write(self, context, ptr: int, data: bytes) -> None:  # type: ignore[no-untyped-def]
         """Copy ``data`` into guest memory at ``ptr``, bounds-checked."""
-        memory = self.memory
-        if memory is None:
+        ctypes.memmove(self._bounds(context, ptr & 0xFFFFFFFF, len(data)), data, len(data))
+
+    def image(self, context) -> bytes:  # type: ignore[no-untyped-def]
+        """A copy of the whole linear memory (for snapshots)."""
+        if self.memory is None:
             raise GuestMemoryError("no memory")
-        ptr &= 0xFFFFFFFF
-        if ptr + len(data) > memory.data_len(store):
-            raise GuestMemoryError(f"{ptr}+{len(data)} is outside guest memory")
-        base = ctypes.addressof(memory.data_ptr(store).contents)
-        ctypes.memmove(base + ptr, data, len(data))
+        base, size = memory_address(context, self.memory)
+        return ctypes.string_at(base, size)
 
 
 _current = threading.local()

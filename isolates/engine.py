@@ -16,11 +16,30 @@ MAX_WASM_STACK_BYTES = 2 * 1024 * 1024
 
 
 @dataclass(frozen=True)
+class PoolingSettings:
+    """The pooling instance allocator: pre-reserved slots, reused per call.
+
+    Measured here (hello-world, fresh Store per call): instantiation roughly
+    halves, and ``keep_resident_bytes`` keeps a slot's pages mapped between
+    calls, so a snapshot's first-touch page faults (~115 us a call) are paid
+    once per slot instead of once per call. Each memory slot reserves about
+    4 GiB of virtual address space (not memory).
+    """
+
+    memories: int = 256  # calls in flight at once (each call has one memory)
+    instances: int = 512  # two per call: the image module and the code module
+    tables: int = 512
+    max_memory_bytes: int = 1024 * 1024 * 1024  # no guest memory limit may exceed this
+    keep_resident_bytes: int = 8 * 1024 * 1024
+
+
+@dataclass(frozen=True)
 class EngineSettings:
     """The settings that change compiled code (part of every cache key)."""
 
     max_wasm_stack: int = MAX_WASM_STACK_BYTES
     opt_level: str = "speed"
+    pooling: PoolingSettings | None = PoolingSettings()
 
     def fingerprint(self) -> str:
         return f"fuel=1;epoch=1;stack={self.max_wasm_stack};opt={self.opt_level};wasmtime={wasmtime_version()}"
@@ -30,6 +49,22 @@ def wasmtime_version() -> str:
     from importlib.metadata import version
 
     return version("wasmtime")
+
+
+def enable_pooling(config: wasmtime.Config, pooling: PoolingSettings) -> None:
+    """wasmtime-py does not expose the pooling allocator; its C API does (through _ffi)."""
+    from wasmtime import _ffi as ffi
+
+    pool = ffi.wasmtime_pooling_allocation_config_new()
+    try:
+        ffi.wasmtime_pooling_allocation_config_total_memories_set(pool, pooling.memories)
+        ffi.wasmtime_pooling_allocation_config_total_core_instances_set(pool, pooling.instances)
+        ffi.wasmtime_pooling_allocation_config_total_tables_set(pool, pooling.tables)
+        ffi.wasmtime_pooling_allocation_config_max_memory_size_set(pool, pooling.max_memory_bytes)
+        ffi.wasmtime_pooling_allocation_config_linear_memory_keep_resident_set(pool, pooling.keep_resident_bytes)
+        ffi.wasmtime_pooling_allocation_strategy_set(config.ptr(), pool)
+    finally:
+        ffi.wasmtime_pooling_allocation_config_delete(pool)
 
 
 class EpochTicker:
@@ -71,6 +106,8 @@ class Engine:
         config.cranelift_opt_level = self.settings.opt_level
         config.parallel_compilation = True
         config.memory_init_cow = True
+        if self.settings.pooling is not None:
+            enable_pooling(config, self.settings.pooling)
         self.wasmtime = wasmtime.Engine(config)
         self.ticker = EpochTicker(self.wasmtime)
 

@@ -57,7 +57,7 @@ def host_log(caller: wasmtime.Caller, level: int, ptr: int, length: int) -> None
     if context is None:
         return
     try:
-        message = context.read(caller, ptr, min(length, context.log.max_bytes + 4)).decode("utf-8", "replace")
+        message = context.read(caller._context(), ptr, min(length, context.log.max_bytes + 4)).decode("utf-8", "replace")
     except GuestMemoryError:
         return
     context.log.write(level if level in abi.LOG_LEVELS else 1, message)
@@ -71,7 +71,7 @@ def host_fetch(caller: wasmtime.Caller, ptr: int, length: int) -> int:
         if length > MAX_FETCH_REQUEST_BYTES:
             answer = {"ok": False, "error": {"code": "fetch_limit", "message": "fetch request too large"}}
         else:
-            request = orjson.loads(context.read(caller, ptr, length))
+            request = orjson.loads(context.read(caller._context(), ptr, length))
             if not isinstance(request, dict):
                 raise ValueError("fetch request must be a JSON object")
             answer = (context.fetcher or _fetch_disabled)(request)
@@ -92,7 +92,7 @@ def host_staged_read(caller: wasmtime.Caller, ptr: int, length: int) -> int:
         return -1
     data = context.staged[: max(0, length)]
     try:
-        context.write(caller, ptr, data)
+        context.write(caller._context(), ptr, data)
     except GuestMemoryError:
         return -1
     context.staged = b""
@@ -104,7 +104,7 @@ def host_random_fill(caller: wasmtime.Caller, ptr: int, length: int) -> None:
     if context is None or length <= 0:
         return
     try:
-        context.write(caller, ptr, os.urandom(min(length, MAX_RANDOM_BYTES)))
+        context.write(caller._context(), ptr, os.urandom(min(length, MAX_RANDOM_BYTES)))
     except GuestMemoryError:
         return
 
@@ -122,17 +122,17 @@ def wasi_fd_write(caller: wasmtime.Caller, fd: int, iovs: int, iovs_len: int, nw
     if fd not in (1, 2):
         return ERRNO_BADF
     try:
-        vectors = context.read(caller, iovs, 8 * min(iovs_len, 1024))
+        vectors = context.read(caller._context(), iovs, 8 * min(iovs_len, 1024))
         chunks = []
         total = 0
         for index in range(min(iovs_len, 1024)):
             buf, buf_len = struct.unpack_from("<II", vectors, 8 * index)
-            chunks.append(context.read(caller, buf, min(buf_len, context.log.max_bytes + 4)))
+            chunks.append(context.read(caller._context(), buf, min(buf_len, context.log.max_bytes + 4)))
             total += buf_len
         text = b"".join(chunks).decode("utf-8", "replace").rstrip("\n")
         if text:
             context.log.write("info" if fd == 1 else "error", text, stream="stdout" if fd == 1 else "stderr")
-        context.write(caller, nwritten_ptr, struct.pack("<I", total))
+        context.write(caller._context(), nwritten_ptr, struct.pack("<I", total))
     except GuestMemoryError:
         return ERRNO_FAULT
     return ERRNO_SUCCESS
@@ -149,7 +149,7 @@ def wasi_clock_time_get(caller: wasmtime.Caller, clock_id: int, precision: int, 
     else:
         return ERRNO_INVAL
     try:
-        context.write(caller, out_ptr, struct.pack("<Q", now))
+        context.write(caller._context(), out_ptr, struct.pack("<Q", now))
     except GuestMemoryError:
         return ERRNO_FAULT
     return ERRNO_SUCCESS
@@ -160,7 +160,7 @@ def wasi_clock_res_get(caller: wasmtime.Caller, clock_id: int, out_ptr: int) -> 
     if context is None:
         return ERRNO_FAULT
     try:
-        context.write(caller, out_ptr, struct.pack("<Q", 1000))
+        context.write(caller._context(), out_ptr, struct.pack("<Q", 1000))
     except GuestMemoryError:
         return ERRNO_FAULT
     return ERRNO_SUCCESS
@@ -171,7 +171,7 @@ def wasi_random_get(caller: wasmtime.Caller, ptr: int, length: int) -> int:
     if context is None:
         return ERRNO_FAULT
     try:
-        context.write(caller, ptr, os.urandom(min(length, MAX_RANDOM_BYTES)))
+        context.write(caller._context(), ptr, os.urandom(min(length, MAX_RANDOM_BYTES)))
     except GuestMemoryError:
         return ERRNO_FAULT
     return ERRNO_SUCCESS
@@ -183,8 +183,8 @@ def wasi_zero_sizes(caller: wasmtime.Caller, count_ptr: int, size_ptr: int) -> i
     if context is None:
         return ERRNO_FAULT
     try:
-        context.write(caller, count_ptr, b"\0\0\0\0")
-        context.write(caller, size_ptr, b"\0\0\0\0")
+        context.write(caller._context(), count_ptr, b"\0\0\0\0")
+        context.write(caller._context(), size_ptr, b"\0\0\0\0")
     except GuestMemoryError:
         return ERRNO_FAULT
     return ERRNO_SUCCESS

@@ -29,6 +29,7 @@ from isolates.errors import (
     Timeout,
     error_for_code,
 )
+from isolates import raw
 from isolates.host_functions import ProcExit, thread_linker
 from isolates.limits import Limits
 from isolates.program import Program
@@ -50,7 +51,12 @@ class InvokeResult:
 
 
 class Call:
-    """One call's Store and instance. Create, use once, ``close``."""
+    """One call's Store and instance. Create, use once, ``close``.
+
+    Everything here is on the hot path and uses the raw C API (isolates.raw):
+    export lookups by name and unchecked calls, on types ``check_abi`` verified
+    once per module.
+    """
 
     def __init__(self, engine: Engine, program: Program, limits: Limits, context: CallContext) -> None:
         self.engine = engine
@@ -64,44 +70,43 @@ class Call:
         store.set_limits(memory_size=limits.memory_bytes)
         store.set_epoch_deadline(deadline_ticks(limits.wall_clock_ms))
         self.store = store
+        self.raw = store._context()
         self._mark("store", started)
 
-    def _mark(self, phase: str, started_ns: int) -> int:
-        now = time.perf_counter_ns()
-        self.phases_us[phase] = self.phases_us.get(phase, 0.0) + (now - started_ns) / 1000
-        return now
+    def _mark(self, phase: str, started_ns: int) -> None:
+        self.phases_us[phase] = self.phases_us.get(phase, 0.0) + (time.perf_counter_ns() - started_ns) / 1000
 
     def instantiate(self) -> None:
         started = time.perf_counter_ns()
-        store = self.store
-        linker = thread_linker(self.engine.wasmtime)
-        memory = None
+        raw_context = self.raw
         try:
             if self.program.image is not None:
-                image = wasmtime.Instance(store, self.program.image, [])
-                memory = image.exports(store)["memory"]
-                linker.define(store, "env", "memory", memory)
-            instance = linker.instantiate(store, self.program.code)
+                image = raw.instantiate(raw_context, self.program.image)
+                memory = raw.export_memory(raw_context, image)
+                linker = thread_linker(self.engine.wasmtime)
+                raw.define_memory(linker, raw_context, b"env", b"memory", memory)
+                instance = raw.linker_instantiate(linker, raw_context, self.program.code)
+            else:
+                instance = raw.linker_instantiate(thread_linker(self.engine.wasmtime), raw_context, self.program.code)
+                memory = raw.export_memory(raw_context, instance)
         except wasmtime.Trap as trap:
             raise trap_error(trap) from trap
         except wasmtime.WasmtimeError as exc:
             raise instantiation_error(exc) from exc
-        exports = instance.exports(store)
-        if memory is None:
-            memory = exports.get(abi.EXPORT_MEMORY)
-            if not isinstance(memory, wasmtime.Memory):
-                raise InvalidCode("the module exports no memory")
+        except raw.RawExportMissing as exc:
+            raise InvalidCode(f"the module does not export {exc}") from exc
         self.context.memory = memory
-        self.exports = exports
+        self.instance = instance
+        self._alloc = raw.export_func(raw_context, instance, abi.EXPORT_ALLOC.encode())
         self._mark("instantiate", started)
 
     def initialize(self) -> None:
         """Run the guest's one-time set-up (skipped for snapshots)."""
         started = time.perf_counter_ns()
         if self.program.run_initialize:
-            initialize = self.exports.get(abi.EXPORT_INITIALIZE)
-            if isinstance(initialize, wasmtime.Func):
-                self._call(initialize)
+            initialize = raw.export_func(self.raw, self.instance, abi.EXPORT_INITIALIZE.encode())
+            if initialize is not None:
+                self._call(raw.call_void, initialize)
         if self.program.init_config is not None:
             reply = self.call_json(abi.EXPORT_INIT, self.program.init_config)
             if not reply.get("ok"):
@@ -123,40 +128,41 @@ class Call:
 
     def call_json(self, export: str, payload: bytes) -> dict[str, Any]:
         """Write ``payload`` into the guest, call ``export(ptr, len)``, parse the JSON it returns."""
-        alloc = self.exports.get(abi.EXPORT_ALLOC)
-        function = self.exports.get(export)
-        if not isinstance(alloc, wasmtime.Func) or not isinstance(function, wasmtime.Func):
+        function = raw.export_func(self.raw, self.instance, export.encode())
+        if self._alloc is None or function is None:
             raise InvalidCode(f"the module does not export {abi.EXPORT_ALLOC} and {export}")
-        ptr = self._call(alloc, len(payload) + 1)
+        ptr = self._call(raw.call_i32_to_i32, self._alloc, len(payload) + 1)
         if not ptr:
             raise MemoryLimitExceeded("the guest could not allocate the request")
         try:
-            self.context.write(self.store, ptr, payload + b"\0")
+            self.context.write(self.raw, ptr, payload + b"\0")
         except GuestMemoryError as exc:
             raise GuestError(f"bad allocation from the guest: {exc}") from exc
-        out_ptr, out_len = abi.unpack_pointer(self._call(function, ptr, len(payload)))
+        out_ptr, out_len = abi.unpack_pointer(self._call(raw.call_i32_i32_to_i64, function, ptr, len(payload)))
         if out_len > self.limits.output_bytes:
             raise OutputLimitExceeded(
                 f"the response is {out_len} bytes, over the output limit of {self.limits.output_bytes}"
             )
         try:
-            raw = self.context.read(self.store, out_ptr, out_len)
-            reply = orjson.loads(raw)
+            reply = orjson.loads(self.context.read(self.raw, out_ptr, out_len))
         except (GuestMemoryError, orjson.JSONDecodeError) as exc:
             raise GuestError(f"the guest returned an unreadable response: {exc}") from exc
         if not isinstance(reply, dict):
             raise GuestError("the guest returned a response that is not a JSON object")
         return reply
 
-    def _call(self, function: wasmtime.Func, *args: int) -> Any:
+    def _call(self, call: Any, *args: Any) -> Any:
         try:
-            return function(self.store, *args)
+            return call(self.raw, *args)
         except wasmtime.Trap as trap:
             raise trap_error(trap) from trap
         except ProcExit as exc:
             raise GuestError(str(exc)) from exc
         except wasmtime.WasmtimeError as exc:
             raise GuestError(f"wasm error: {exc}") from exc
+
+    def memory_image(self) -> bytes:
+        return self.context.image(self.raw)
 
     def fuel_used(self) -> int:
         try:

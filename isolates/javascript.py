@@ -17,7 +17,7 @@ from isolates.invoke import Call
 from isolates.limits import WASM_PAGE_BYTES, Limits
 from isolates.module_cache import ModuleCache
 from isolates.program import Program
-from isolates.snapshot import image_module_bytes, memory_image
+from isolates.snapshot import image_module_bytes
 from isolates.wasm_binary import data_module, data_segments, without_data
 from host_api.log import CallLog
 
@@ -86,7 +86,7 @@ class JavaScriptRuntime:
         try:
             call.instantiate()
             call.initialize()
-            image = memory_image(call.context.memory, call.store)  # type: ignore[arg-type]
+            image = call.memory_image()
             init_fuel = call.fuel_used()
         finally:
             set_current(None)

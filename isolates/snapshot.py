@@ -9,18 +9,8 @@ returns), so the memory alone is the snapshot.
 
 from __future__ import annotations
 
-import ctypes
-
-import wasmtime
-
 from isolates.limits import WASM_PAGE_BYTES
 from isolates.wasm_binary import data_module, segments_of_image
-
-
-def memory_image(memory: wasmtime.Memory, store: wasmtime.Storelike) -> bytes:
-    """A copy of the whole linear memory."""
-    length = memory.data_len(store)
-    return ctypes.string_at(ctypes.addressof(memory.data_ptr(store).contents), length)
 
 
 def image_module_bytes(image: bytes) -> bytes:
