@@ -30,7 +30,7 @@ class PoolingSettings:
     instances: int = 512  # two per call: the image module and the code module
     tables: int = 512
     max_memory_bytes: int = 1024 * 1024 * 1024  # no guest memory limit may exceed this
-    keep_resident_bytes: int = 8 * 1024 * 1024
+    keep_resident_bytes: int = 0
 
 
 @dataclass(frozen=True)

@@ -10,7 +10,7 @@ from isolates.host_functions import unsupported_imports
 from isolates.javascript import JavaScriptRuntime
 from isolates.limits import Limits
 from isolates.module_cache import ModuleCache
-from isolates.program import Program
+from isolates.program import Program, abi_problems
 
 LANGUAGES = ("javascript", "wasm")
 LANGUAGE_ALIASES = {"js": "javascript", "javascript": "javascript", "wasm": "wasm", "wat": "wasm"}
@@ -53,8 +53,9 @@ def prepare_wasm(code: str | bytes) -> Program:
     missing = unsupported_imports(module)
     if missing:
         raise InvalidCode(f"the module imports what wasmtask does not provide: {', '.join(missing)}")
-    exports = {e.name for e in module.exports}
-    for required in ("memory", "wasmtask_alloc", "wasmtask_handle"):
-        if required not in exports:
-            raise InvalidCode(f"the module does not export {required} (see guest_sdk/ABI.md)")
+    problems = abi_problems(module)
+    if "memory" not in {e.name for e in module.exports}:
+        problems.append("missing export memory")
+    if problems:
+        raise InvalidCode(f"the module does not follow the wasmtask ABI (guest_sdk/ABI.md): {'; '.join(problems)}")
     return Program(language="wasm", code=module, image=None, init_config=None, run_initialize=True)

@@ -16,7 +16,7 @@ from isolates.host_functions import unsupported_imports
 from isolates.invoke import Call
 from isolates.limits import WASM_PAGE_BYTES, Limits
 from isolates.module_cache import ModuleCache
-from isolates.program import Program
+from isolates.program import Program, abi_problems
 from isolates.snapshot import image_module_bytes
 from isolates.wasm_binary import data_module, data_segments, without_data
 from host_api.log import CallLog
@@ -25,11 +25,11 @@ REPO_ROOT = Path(__file__).resolve().parent.parent
 BASE_LIMITS = Limits(fuel=1_000_000_000, memory_bytes=256 * 1024 * 1024, wall_clock_ms=30_000)
 
 _COMMENTS = re.compile(r"/\*.*?\*/|//[^\n]*", re.DOTALL)
-_MODULE_STATEMENT = re.compile(r"^\s*(?:export\s+(?:default\b|const\b|let\b|var\b|function\b|async\b|class\b|\{|\*)|import\s*(?:[\w{*]|[\"']))", re.MULTILINE)
+_MODULE_STATEMENT = re.compile(r"(?:^|[;{}])\s*(?:export\s+(?:default\b|const\b|let\b|var\b|function\b|async\b|class\b|\{|\*)|import\s*(?:[\w{*]|[\"']))", re.MULTILINE)
 
 
 def is_es_module(source: str) -> bool:
-    """Whether ``source`` is an ES module: a line starting with an import or export statement."""
+    """Whether ``source`` is an ES module: it has an import or export statement."""
     return _MODULE_STATEMENT.search(_COMMENTS.sub("", source)) is not None
 
 
@@ -49,9 +49,9 @@ class JavaScriptRuntime:
         self.engine = engine
         self.cache = cache
         self.code = cache.load(without_data(wasm))
-        missing = unsupported_imports(self.code)
-        if missing:
-            raise RuntimeError(f"jsrt.wasm imports what the host lacks: {missing}")
+        problems = [f"imports {name}" for name in unsupported_imports(self.code)] + abi_problems(self.code)
+        if problems:
+            raise RuntimeError(f"jsrt.wasm does not fit this host: {problems}")
         memory_import = next(i for i in self.code.imports if i.module == "env" and i.name == "memory")
         min_pages = memory_import.type.limits.min
         initial_image = cache.load(data_module(data_segments(wasm), min_pages=min_pages))

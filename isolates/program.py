@@ -30,3 +30,31 @@ class Program:
     init_config: bytes | None = None
     run_initialize: bool = True
     details: dict[str, object] = field(default_factory=dict)
+
+
+def abi_problems(module: wasmtime.Module) -> list[str]:
+    """What keeps ``module`` from the core ABI's export types (guest_sdk/ABI.md).
+
+    The hot path calls exports without type checks (isolates.raw), so every
+    module must pass this before it becomes a Program.
+    """
+    from host_api import abi
+    from isolates.raw import I32, I64, check_signature
+
+    expected = {
+        abi.EXPORT_ALLOC: ([I32], [I32]),
+        abi.EXPORT_HANDLE: ([I32, I32], [I64]),
+        abi.EXPORT_INIT: ([I32, I32], [I64]),
+        abi.EXPORT_INITIALIZE: ([], []),
+    }
+    required = {abi.EXPORT_ALLOC, abi.EXPORT_HANDLE}
+    names = {item.name for item in module.exports}
+    problems = []
+    for name, (params, results) in expected.items():
+        if name not in names:
+            if name in required:
+                problems.append(f"missing export {name}")
+            continue
+        if not check_signature(module, name, params, results):
+            problems.append(f"export {name} must have type {[str(p) for p in params]} -> {[str(r) for r in results]}")
+    return problems
