@@ -1,0 +1,129 @@
+"""Reading a deploy (or an ad-hoc run) from its HTTP body: raw source, or a JSON object, checked field by field.
+
+JSON shape::
+
+    {"code": "...",              # source text (or "code_base64" for a .wasm binary)
+     "language": "javascript",   # or "wasm" (also "js", "wat")
+     "limits": {"fuel": ..., "memory_bytes": ..., "wall_clock_ms": ...},
+     "secrets": {"API_KEY": "..."},  # deploy only; omitted: keep the current ones
+     "allowed_hosts": ["https://api.example.com"],
+     "env": {"MODE": "prod"},        # plain (non-secret) values
+     "auth": "public" | "token"}
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import re
+from dataclasses import dataclass
+from typing import Any
+
+from gateway.errors import InvalidRequest, UnsupportedMediaType
+from gateway.http import parse_json_object
+from gateway.registry import AUTH_MODES
+
+SOURCE_MEDIA_TYPES = {
+    "": "javascript",
+    "text/plain": "javascript",
+    "text/javascript": "javascript",
+    "application/javascript": "javascript",
+    "application/x-javascript": "javascript",
+    "application/ecmascript": "javascript",
+    "application/wasm": "wasm",
+}
+JSON_MEDIA_TYPES = ("application/json",)
+LANGUAGES = {"javascript": "javascript", "js": "javascript", "wasm": "wasm", "wat": "wasm"}
+
+SECRET_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,63}$")
+MAX_VARIABLES = 64  # secrets, and env entries, per function
+MAX_VALUE_BYTES = 4096  # one secret or env value
+MAX_ALLOWED_HOSTS = 32
+
+
+@dataclass(frozen=True)
+class CodeRequest:
+    """A body parsed: the code and, from JSON, the other fields (``None`` where absent)."""
+
+    language: str
+    code: bytes
+    fields: dict[str, Any]
+
+
+def read_code_request(media_type: str, body: bytes, allowed_fields: frozenset[str]) -> CodeRequest:
+    if media_type in SOURCE_MEDIA_TYPES:
+        if not body:
+            raise InvalidRequest("the body is empty; send the function's code")
+        return CodeRequest(SOURCE_MEDIA_TYPES[media_type], body, {})
+    if media_type not in JSON_MEDIA_TYPES:
+        raise UnsupportedMediaType(
+            f"content-type {media_type!r} is not accepted: send the code as text/javascript or"
+            " application/wasm, or a JSON object with 'code'"
+        )
+    data = parse_json_object(body)
+    unknown = set(data) - allowed_fields - {"code", "code_base64", "language"}
+    if unknown:
+        raise InvalidRequest(f"unknown fields: {', '.join(sorted(unknown))}")
+    language = data.get("language", "javascript")
+    if not isinstance(language, str) or language.lower() not in LANGUAGES:
+        raise InvalidRequest(f"language must be one of {', '.join(sorted(LANGUAGES))}")
+    return CodeRequest(LANGUAGES[language.lower()], _code(data), data)
+
+
+def _code(data: dict[str, Any]) -> bytes:
+    if "code_base64" in data:
+        try:
+            code = base64.b64decode(str(data["code_base64"]), validate=True)
+        except (binascii.Error, ValueError):
+            raise InvalidRequest("code_base64 is not valid base64") from None
+    else:
+        text = data.get("code")
+        if not isinstance(text, str):
+            raise InvalidRequest("'code' (a string) or 'code_base64' is required")
+        code = text.encode("utf-8")
+    if not code:
+        raise InvalidRequest("the code is empty")
+    return code
+
+
+def string_map(value: Any, what: str, *, names: re.Pattern[str] | None = SECRET_NAME) -> dict[str, str]:
+    """A JSON object of strings: bounded in count and size, names matching ``names``."""
+    if value is None:
+        return {}
+    if not isinstance(value, dict):
+        raise InvalidRequest(f"{what} must be an object of strings")
+    if len(value) > MAX_VARIABLES:
+        raise InvalidRequest(f"at most {MAX_VARIABLES} {what}")
+    for name, item in value.items():
+        if names is not None and not names.fullmatch(name):
+            raise InvalidRequest(f"invalid name in {what}: {name[:80]!r} (letters, digits, '_')")
+        if not isinstance(item, str):
+            raise InvalidRequest(f"{what}: the value of {name!r} must be a string")
+        if len(item.encode("utf-8")) > MAX_VALUE_BYTES:
+            raise InvalidRequest(f"{what}: the value of {name!r} is over {MAX_VALUE_BYTES} bytes")
+    return dict(value)
+
+
+def allowed_hosts(value: Any) -> tuple[str, ...]:
+    """The function's outbound allow-list, validated with host_api's own parser."""
+    if value is None:
+        return ()
+    if not isinstance(value, list) or not all(isinstance(item, str) for item in value):
+        raise InvalidRequest("allowed_hosts must be a list of strings")
+    if len(value) > MAX_ALLOWED_HOSTS:
+        raise InvalidRequest(f"at most {MAX_ALLOWED_HOSTS} allowed_hosts")
+    from host_api.egress import EgressPolicy
+
+    try:
+        EgressPolicy.from_strings(value)
+    except ValueError as exc:
+        raise InvalidRequest(f"allowed_hosts: {exc}") from None
+    return tuple(value)
+
+
+def auth_mode(value: Any) -> str:
+    if value is None:
+        return "public"
+    if value not in AUTH_MODES:
+        raise InvalidRequest(f"auth must be one of {', '.join(AUTH_MODES)}")
+    return str(value)

@@ -1,0 +1,166 @@
+"""The gateway's errors: one hierarchy, and the ONE table mapping every error code to an HTTP status.
+
+Every failure the gateway answers is the envelope
+``{"error": {"code", "message", "request_id"}}`` with the status below. The
+isolates layer's codes (``IsolateError.code``) are mapped by the same table.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+# code -> HTTP status. Choices worth a note:
+#   cpu_limit 508    "Loop Detected": the guest burned its whole fuel budget; distinct
+#                    from 429 so clients do not retry a call that will always fail.
+#   memory_limit 507 "Insufficient Storage": the guest hit its memory cap.
+#   output_limit 502 the function (the "upstream") produced a response over its cap.
+#   concurrency_limit 429  the tenant has too many calls in flight (retry soon).
+#   overloaded 503   the whole server has no isolate slot free within the queue time.
+#   guest_error 500  like webtask: the user's code threw or called back an error.
+STATUS_BY_CODE: dict[str, int] = {
+    "invalid_request": 400,
+    "invalid_code": 400,
+    "unauthorized": 401,
+    "forbidden": 403,
+    "egress_denied": 403,
+    "not_found": 404,
+    "method_not_allowed": 405,
+    "conflict": 409,
+    "payload_too_large": 413,
+    "unsupported_media_type": 415,
+    "rate_limited": 429,
+    "concurrency_limit": 429,
+    "internal_error": 500,
+    "guest_error": 500,
+    "stack_overflow": 500,
+    "output_limit": 502,
+    "overloaded": 503,
+    "runtime_unavailable": 503,
+    "timeout": 504,
+    "memory_limit": 507,
+    "cpu_limit": 508,
+}
+
+
+def status_for(code: str) -> int:
+    """The HTTP status of an error code; unknown codes are internal errors."""
+    return STATUS_BY_CODE.get(code, 500)
+
+
+class GatewayError(Exception):
+    """Base of every error the gateway answers with; ``code`` picks the status."""
+
+    code = "internal_error"
+
+    def __init__(self, message: str, *, headers: dict[str, str] | None = None, **details: Any) -> None:
+        super().__init__(message)
+        self.message = message
+        self.headers = headers or {}
+        self.details = details
+
+    @property
+    def status(self) -> int:
+        return status_for(self.code)
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}(code={self.code!r}, message={self.message!r})"
+
+
+class InvalidRequest(GatewayError):
+    """The request is malformed: bad JSON, a bad name, an unknown field."""
+
+    code = "invalid_request"
+
+
+class Unauthorized(GatewayError):
+    """No credentials, or credentials that do not verify (bad signature, expired, alg none)."""
+
+    code = "unauthorized"
+
+
+class Forbidden(GatewayError):
+    """Valid credentials that do not cover this tenant or scope."""
+
+    code = "forbidden"
+
+
+class NotFound(GatewayError):
+    """No such route, tenant, function or version."""
+
+    code = "not_found"
+
+
+class MethodNotAllowed(GatewayError):
+    """The route exists but not for this method."""
+
+    code = "method_not_allowed"
+
+
+class Conflict(GatewayError):
+    """The thing to create exists already."""
+
+    code = "conflict"
+
+
+class PayloadTooLarge(GatewayError):
+    """The request body is over the cap."""
+
+    code = "payload_too_large"
+
+
+class UnsupportedMediaType(GatewayError):
+    """A body in a content type this route does not take."""
+
+    code = "unsupported_media_type"
+
+
+class RateLimited(GatewayError):
+    """The tenant's token bucket is empty."""
+
+    code = "rate_limited"
+
+
+class ConcurrencyLimited(GatewayError):
+    """The tenant has too many calls in flight and its queue is full or its wait ran out."""
+
+    code = "concurrency_limit"
+
+
+class Overloaded(GatewayError):
+    """No isolate slot on this server came free in time."""
+
+    code = "overloaded"
+
+
+class RuntimeUnavailable(GatewayError):
+    """The JS runtime (jsrt.wasm) is not built or failed to load."""
+
+    code = "runtime_unavailable"
+
+
+class InternalError(GatewayError):
+    """A bug: logged with its traceback, answered without one."""
+
+    code = "internal_error"
+
+
+GATEWAY_ERRORS: tuple[type[GatewayError], ...] = (
+    InvalidRequest,
+    Unauthorized,
+    Forbidden,
+    NotFound,
+    MethodNotAllowed,
+    Conflict,
+    PayloadTooLarge,
+    UnsupportedMediaType,
+    RateLimited,
+    ConcurrencyLimited,
+    Overloaded,
+    RuntimeUnavailable,
+    InternalError,
+)
+
+
+def envelope(code: str, message: str, request_id: str, **details: Any) -> dict[str, Any]:
+    """The one error body: ``{"error": {"code", "message", "request_id", ...}}``."""
+    return {"error": {"code": code, "message": message, "request_id": request_id, **details}}

@@ -1,0 +1,121 @@
+"""Tenant tokens: HS256 JWTs (webtask tokens are the model) carrying tenant, scopes, expiry, limits.
+
+Verification pins ``algorithms=["HS256"]`` and requires ``exp``, so ``alg: none``,
+other algorithms, wrong signatures and expired tokens all fail as ``Unauthorized``.
+"""
+
+from __future__ import annotations
+
+import secrets
+import time
+from dataclasses import dataclass
+from typing import Any
+
+import jwt
+
+from gateway.errors import InvalidRequest, Unauthorized
+from gateway.names import check_name
+from isolates.limits import Limits
+
+ALGORITHM = "HS256"
+ISSUER = "wasmtask"
+SCOPES = ("run", "deploy", "logs")
+DEFAULT_TTL_SECONDS = 24 * 3600
+MAX_TTL_SECONDS = 366 * 24 * 3600
+
+
+@dataclass(frozen=True)
+class TokenClaims:
+    """What a verified token grants. ``limits`` (optional) caps every call made with the token."""
+
+    tenant: str
+    scopes: frozenset[str]
+    expires_at: int
+    token_id: str
+    limits: Limits | None = None
+
+
+def check_scopes(scopes: list[str] | tuple[str, ...]) -> list[str]:
+    unknown = [scope for scope in scopes if scope not in SCOPES]
+    if unknown or not scopes:
+        raise InvalidRequest(f"scopes must be a non-empty subset of {', '.join(SCOPES)}; got {list(scopes)!r}")
+    return sorted(set(scopes))
+
+
+def issue(
+    secret: str,
+    tenant: str,
+    scopes: list[str] | tuple[str, ...],
+    *,
+    ttl_seconds: int = DEFAULT_TTL_SECONDS,
+    limits: dict[str, Any] | None = None,
+    now: float | None = None,
+) -> tuple[str, TokenClaims]:
+    """A signed token and its claims."""
+    check_name(tenant, "tenant name")
+    scopes = check_scopes(scopes)
+    if not isinstance(ttl_seconds, int) or isinstance(ttl_seconds, bool) or not 0 < ttl_seconds <= MAX_TTL_SECONDS:
+        raise InvalidRequest(f"expires_in must be 1..{MAX_TTL_SECONDS} seconds")
+    token_limits = _limits(limits) if limits else None
+    issued_at = int(now if now is not None else time.time())
+    claims: dict[str, Any] = {
+        "iss": ISSUER,
+        "ten": tenant,
+        "scopes": scopes,
+        "iat": issued_at,
+        "exp": issued_at + ttl_seconds,
+        "jti": secrets.token_hex(8),
+    }
+    if token_limits is not None:
+        claims["limits"] = limits
+    token = jwt.encode(claims, secret, algorithm=ALGORITHM)
+    return token, _claims(claims)
+
+
+def verify(secret: str, token: str) -> TokenClaims:
+    """The claims of a valid token; ``Unauthorized`` for anything else."""
+    try:
+        claims = jwt.decode(
+            token,
+            secret,
+            algorithms=[ALGORITHM],
+            issuer=ISSUER,
+            options={"require": ["exp", "iat", "iss", "ten", "scopes"]},
+        )
+    except jwt.ExpiredSignatureError:
+        raise Unauthorized("the token has expired") from None
+    except jwt.InvalidTokenError as exc:
+        raise Unauthorized(f"invalid token: {exc}") from None
+    try:
+        return _claims(claims)
+    except (InvalidRequest, TypeError, ValueError) as exc:
+        raise Unauthorized(f"invalid token claims: {exc}") from None
+
+
+def _claims(claims: dict[str, Any]) -> TokenClaims:
+    tenant = claims["ten"]
+    scopes = claims["scopes"]
+    if not isinstance(tenant, str) or not isinstance(scopes, list) or not all(isinstance(s, str) for s in scopes):
+        raise ValueError("ten must be a string and scopes a list of strings")
+    check_name(tenant, "tenant name")
+    limits = claims.get("limits")
+    return TokenClaims(
+        tenant=tenant,
+        scopes=frozenset(s for s in scopes if s in SCOPES),
+        expires_at=int(claims["exp"]),
+        token_id=str(claims.get("jti", "")),
+        limits=_limits(limits) if limits else None,
+    )
+
+
+def _limits(data: Any) -> Limits:
+    if not isinstance(data, dict):
+        raise InvalidRequest("limits must be an object")
+    try:
+        return Limits.from_dict(data, base=_UNBOUNDED)
+    except (ValueError, TypeError) as exc:
+        raise InvalidRequest(f"invalid limits: {exc}") from None
+
+
+# a token's limits only lower what the tenant and function allow: unnamed fields do not bind
+_UNBOUNDED = Limits(**{name: 2**62 for name in Limits().to_dict()})
