@@ -8,6 +8,7 @@ from isolates.errors import (
     IsolateError,
     MemoryLimitExceeded,
     OutputLimitExceeded,
+    Overloaded,
     StackOverflow,
     Timeout,
 )
@@ -27,6 +28,7 @@ __all__ = [
     "Limits",
     "MemoryLimitExceeded",
     "OutputLimitExceeded",
+    "Overloaded",
     "Program",
     "StackOverflow",
     "Timeout",

@@ -72,6 +72,12 @@ class InvalidCode(IsolateError):
     code = "invalid_code"
 
 
+class Overloaded(IsolateError):
+    """Every isolate slot of the pooling allocator is in use; retry later."""
+
+    code = "overloaded"
+
+
 class InvalidRequest(IsolateError):
     """The host was asked to invoke with input it cannot pass on."""
 
@@ -89,6 +95,7 @@ ERRORS_BY_CODE: dict[str, type[IsolateError]] = {
         GuestError,
         InvalidCode,
         InvalidRequest,
+        Overloaded,
     )
 }
 

@@ -25,6 +25,7 @@ from isolates.errors import (
     IsolateError,
     MemoryLimitExceeded,
     OutputLimitExceeded,
+    Overloaded,
     StackOverflow,
     Timeout,
     error_for_code,
@@ -190,6 +191,8 @@ def trap_error(trap: wasmtime.Trap) -> IsolateError:
 
 def instantiation_error(exc: wasmtime.WasmtimeError) -> IsolateError:
     message = str(exc)
+    if "maximum concurrent" in message:
+        return Overloaded(f"no free isolate slot: {message.splitlines()[0]}")
     if "memory" in message and ("limit" in message or "minimum" in message or "resource" in message):
         return MemoryLimitExceeded(f"the guest's initial memory is over the memory limit: {message.splitlines()[0]}")
     return InvalidCode(f"the module cannot be instantiated: {message.splitlines()[0]}")

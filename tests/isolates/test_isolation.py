@@ -110,3 +110,31 @@ def test_no_environment_or_files_inside_the_guest() -> None:
       cb(null, {process: typeof process, require: typeof require, std: typeof std, os: typeof os});
     };"""
     assert run_js(source).value == {"process": "undefined", "require": "function", "std": "undefined", "os": "undefined"}
+
+
+def test_exhausted_pool_is_overloaded_not_a_crash() -> None:
+    import wasmtime
+
+    from isolates import Overloaded, Program
+    from isolates.engine import Engine, EngineSettings, PoolingSettings
+    from isolates.invoke import Call
+    from isolates.call_context import CallContext
+    from host_api.log import CallLog
+
+    engine = Engine(EngineSettings(pooling=PoolingSettings(memories=1, instances=2, tables=2)))
+    wat = (
+        '(module (memory (export "memory") 1) (func (export "wasmtask_alloc") (param i32) (result i32) (i32.const 0))'
+        ' (func (export "wasmtask_handle") (param i32 i32) (result i64) (i64.const 0)))'
+    )
+    program = Program(language="wasm", code=wasmtime.Module(engine.wasmtime, wasmtime.wat2wasm(wat)))
+    limits = Limits()
+    first = Call(engine, program, limits, CallContext(log=CallLog(max_bytes=10, max_lines=1)))
+    first.instantiate()
+    second = Call(engine, program, limits, CallContext(log=CallLog(max_bytes=10, max_lines=1)))
+    try:
+        with pytest.raises(Overloaded):
+            second.instantiate()
+    finally:
+        second.close()
+        first.close()
+    engine.ticker.stop()
