@@ -1,0 +1,75 @@
+"""The host_api error hierarchy: one root, one stable ``code`` per kind.
+
+A guest never sees these as exceptions. ``FetchSession.fetch`` maps them, in
+one place, to ``{"ok": false, "error": {"code": ..., "message": ...}}``; the
+codes below are what a guest (and the tenant's logs) see.
+"""
+
+from __future__ import annotations
+
+from typing import ClassVar
+
+
+class HostApiError(Exception):
+    """Base of every error host_api raises on behalf of a guest."""
+
+    code: ClassVar[str] = "host_api_error"
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}(code={self.code!r}, message={self.message!r})"
+
+
+class FetchError(HostApiError):
+    """A guest's fetch did not produce a response."""
+
+    code: ClassVar[str] = "fetch_failed"
+
+
+class EgressDenied(FetchError):
+    """The egress policy does not let the function reach that URL."""
+
+    code: ClassVar[str] = "egress_denied"
+
+
+class FetchLimitExceeded(FetchError):
+    """Too many fetches in this call, or a request body or head over its cap."""
+
+    code: ClassVar[str] = "fetch_limit"
+
+
+class ResponseTooLarge(FetchError):
+    """The response body (after decoding) is over the cap; reading stopped there."""
+
+    code: ClassVar[str] = "response_too_large"
+
+
+class FetchTimeout(FetchError):
+    """The per-fetch timeout or the call's deadline was reached."""
+
+    code: ClassVar[str] = "timeout"
+
+
+class FetchFailed(FetchError):
+    """A network, DNS, TLS or protocol failure, or an invalid request."""
+
+    code: ClassVar[str] = "fetch_failed"
+
+
+class InvalidURL(FetchFailed):
+    """The URL is not an absolute http(s) URL we can parse."""
+
+
+class RedirectError(FetchError):
+    """A redirect was not allowed (mode "error"), too many, or to a bad URL."""
+
+    code: ClassVar[str] = "redirect_error"
+
+
+# Every code a guest may receive from fetch; a meta-test keeps this honest.
+FETCH_ERROR_CODES: frozenset[str] = frozenset(
+    {"egress_denied", "fetch_limit", "response_too_large", "timeout", "fetch_failed", "redirect_error"}
+)
