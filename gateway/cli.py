@@ -5,8 +5,12 @@ from __future__ import annotations
 import argparse
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING, Callable
 
 from isolates.limits import Limits, parse_duration_ms, parse_size
+
+if TYPE_CHECKING:
+    from gateway.client import ApiClient
 
 
 def _pair(text: str) -> tuple[str, str]:
@@ -63,9 +67,173 @@ def cmd_run(args: argparse.Namespace) -> int:
     )
 
 
+def _client(args: argparse.Namespace, *, admin: bool = False) -> "ApiClient":
+    import os
+
+    from gateway.client import ApiClient
+
+    if admin:
+        token = args.admin_key or os.environ.get("WASMTASK_ADMIN_KEY")
+    else:
+        token = args.token or os.environ.get("WASMTASK_TOKEN") or os.environ.get("WASMTASK_ADMIN_KEY")
+    return ApiClient(args.url, token)
+
+
+def _print_json(value: object) -> None:
+    import orjson
+
+    print(orjson.dumps(value, option=orjson.OPT_INDENT_2).decode())
+
+
+def _api(call: Callable[[argparse.Namespace], int]) -> Callable[[argparse.Namespace], int]:
+    """Turn an ApiError into one line on stderr and exit status 1."""
+    import functools
+
+    @functools.wraps(call)
+    def wrapper(args: argparse.Namespace) -> int:
+        from gateway.client import ApiError
+
+        try:
+            return call(args)
+        except ApiError as error:
+            print(f"error: {error}", file=sys.stderr)
+            return 1
+
+    return wrapper
+
+
+def cmd_serve(args: argparse.Namespace) -> int:
+    from gateway.config import Settings
+    from gateway.server import serve
+
+    settings = Settings.from_env(data_dir=Path(args.data_dir) if args.data_dir else None)
+    return serve(settings, args.host, args.port, demo=not args.no_demo)
+
+
+@_api
+def cmd_deploy(args: argparse.Namespace) -> int:
+    from gateway.client import path as api_path
+    from gateway.local_run import language_for
+
+    source = Path(args.file)
+    if not source.exists():
+        print(f"error: {source}: no such file", file=sys.stderr)
+        return 2
+    language = args.language or language_for(source)
+    code = source.read_bytes()
+    body: dict[str, object] = {"language": language}
+    if language == "wasm" and code.startswith(b"\0asm"):
+        import base64
+
+        body["code_base64"] = base64.b64encode(code).decode()
+    else:
+        body["code"] = code.decode("utf-8")
+    limits = {k: v for k, v in (("fuel", args.fuel), ("memory_bytes", args.memory), ("wall_clock_ms", args.timeout))
+              if v is not None}
+    if limits:
+        body["limits"] = limits
+    if args.secret is not None:
+        body["secrets"] = dict(args.secret)
+    if args.env:
+        body["env"] = dict(args.env)
+    if args.allow:
+        body["allowed_hosts"] = list(args.allow)
+    if args.auth:
+        body["auth"] = args.auth
+    with _client(args) as client:
+        _print_json(client.json("PUT", api_path("api", "functions", args.tenant, args.name), json=body))
+    return 0
+
+
+@_api
+def cmd_invoke(args: argparse.Namespace) -> int:
+    from gateway.client import path as api_path
+
+    url = api_path("run", args.tenant, args.name) + ("/" + args.path.lstrip("/") if args.path else "")
+    headers = dict(args.header or [])
+    content: bytes | None = None
+    if args.data is not None:
+        content = Path(args.data[1:]).read_bytes() if args.data.startswith("@") else args.data.encode()
+    method = args.method or ("POST" if content is not None else "GET")
+    with _client(args) as client:
+        response = client.send(method, url, params=list(args.query or []), headers=headers, content=content)
+    if args.include:
+        print(f"HTTP {response.status_code}", file=sys.stderr)
+        for name, value in response.headers.items():
+            print(f"{name}: {value}", file=sys.stderr)
+    sys.stdout.write(response.text)
+    if response.text and not response.text.endswith("\n"):
+        sys.stdout.write("\n")
+    return 0 if response.status_code < 400 else 1
+
+
+@_api
+def cmd_functions(args: argparse.Namespace) -> int:
+    from gateway.client import path as api_path
+
+    with _client(args) as client:
+        if args.action == "list":
+            _print_json(client.json("GET", api_path("api", "functions", args.tenant)))
+        elif args.action == "get":
+            _print_json(client.json("GET", api_path("api", "functions", args.tenant, args.name)))
+        else:
+            _print_json(client.json("DELETE", api_path("api", "functions", args.tenant, args.name)))
+    return 0
+
+
+@_api
+def cmd_tenants(args: argparse.Namespace) -> int:
+    with _client(args, admin=True) as client:
+        if args.action == "list":
+            _print_json(client.json("GET", "/api/tenants"))
+            return 0
+        body: dict[str, object] = {"name": args.name}
+        rate = {k: v for k, v in (("per_second", args.rate), ("burst", args.burst)) if v is not None}
+        if rate:
+            body["rate_limit"] = rate
+        if args.concurrency is not None:
+            body["concurrency"] = args.concurrency
+        _print_json(client.json("POST", "/api/tenants", json=body))
+    return 0
+
+
+@_api
+def cmd_token(args: argparse.Namespace) -> int:
+    body: dict[str, object] = {"tenant": args.tenant, "scopes": args.scopes.split(",")}
+    if args.expires_in is not None:
+        body["expires_in"] = args.expires_in
+    with _client(args, admin=True) as client:
+        answer = client.json("POST", "/api/tokens", json=body)
+    print(answer["token"])
+    return 0
+
+
+def cmd_logs(args: argparse.Namespace) -> int:
+    import os
+
+    from gateway.client import DEFAULT_URL
+    from gateway.logs import follow_logs
+
+    token = args.token or os.environ.get("WASMTASK_TOKEN") or os.environ.get("WASMTASK_ADMIN_KEY")
+    if not token:
+        print("error: no token: pass --token or set WASMTASK_TOKEN", file=sys.stderr)
+        return 2
+    url = args.url or os.environ.get("WASMTASK_URL") or DEFAULT_URL
+    return follow_logs(url, args.tenant, token)
+
+
+def _connection_options() -> argparse.ArgumentParser:
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument("--url", help="gateway URL (env WASMTASK_URL, default http://127.0.0.1:8080)")
+    common.add_argument("--token", help="tenant token (env WASMTASK_TOKEN)")
+    common.add_argument("--admin-key", help="admin key, for tenants and tokens (env WASMTASK_ADMIN_KEY)")
+    return common
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="wasmtask", description="Run untrusted code in fresh WebAssembly isolates.")
     commands = parser.add_subparsers(dest="command", required=True)
+    common = _connection_options()
 
     run = commands.add_parser("run", help="run a local file once in a fresh isolate")
     run.add_argument("file")
@@ -75,6 +243,62 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--method", "-X")
     add_limit_options(run)
     run.set_defaults(handler=cmd_run)
+
+    serve = commands.add_parser("serve", help="run the gateway (HTTP API and edge endpoints)")
+    serve.add_argument("--host", default="127.0.0.1")
+    serve.add_argument("--port", type=int, default=8080)
+    serve.add_argument("--data-dir", help="registry and keys (env WASMTASK_DATA_DIR, default ./data)")
+    serve.add_argument("--no-demo", action="store_true", help="do not create the demo tenant or print its token")
+    serve.set_defaults(handler=cmd_serve)
+
+    deploy = commands.add_parser("deploy", parents=[common], help="deploy a file as a named function")
+    deploy.add_argument("file")
+    deploy.add_argument("--tenant", "-t", required=True)
+    deploy.add_argument("--name", "-n", required=True)
+    deploy.add_argument("--language", choices=["javascript", "wasm"])
+    deploy.add_argument("--secret", "-s", action="append", type=_pair, metavar="K=V",
+                        help="a secret (repeatable); without any, the current secrets are kept")
+    deploy.add_argument("--env", "-e", action="append", type=_pair, metavar="K=V", help="a plain variable")
+    deploy.add_argument("--allow", action="append", metavar="HOST", help="an allowed outbound host (repeatable)")
+    deploy.add_argument("--auth", choices=["public", "token"], help="who may call the edge endpoint")
+    add_limit_options(deploy)
+    deploy.set_defaults(handler=cmd_deploy)
+
+    invoke = commands.add_parser("invoke", parents=[common], help="call a deployed function's edge endpoint")
+    invoke.add_argument("--tenant", "-t", required=True)
+    invoke.add_argument("--name", "-n", required=True)
+    invoke.add_argument("--path", "-p", help="the path below the function, e.g. /items/7")
+    invoke.add_argument("--query", "-q", action="append", type=_pair, metavar="K=V")
+    invoke.add_argument("--header", "-H", action="append", type=_header, metavar="'NAME: VALUE'")
+    invoke.add_argument("--data", "-d", help="request body, or @FILE")
+    invoke.add_argument("--method", "-X")
+    invoke.add_argument("--include", "-i", action="store_true", help="print the status and headers on stderr")
+    invoke.set_defaults(handler=cmd_invoke)
+
+    functions = commands.add_parser("functions", parents=[common], help="list, show or delete functions")
+    functions.add_argument("action", choices=["list", "get", "delete"])
+    functions.add_argument("--tenant", "-t", required=True)
+    functions.add_argument("--name", "-n")
+    functions.set_defaults(handler=cmd_functions)
+
+    tenants = commands.add_parser("tenants", parents=[common], help="create or list tenants (admin key)")
+    tenants.add_argument("action", choices=["create", "list"])
+    tenants.add_argument("name", nargs="?")
+    tenants.add_argument("--rate", type=float, help="requests per second")
+    tenants.add_argument("--burst", type=int, help="token bucket size")
+    tenants.add_argument("--concurrency", type=int, help="calls in flight at once")
+    tenants.set_defaults(handler=cmd_tenants)
+
+    token = commands.add_parser("token", parents=[common], help="issue a tenant token (admin key)")
+    token.add_argument("action", choices=["issue"])
+    token.add_argument("--tenant", "-t", required=True)
+    token.add_argument("--scopes", default="run,deploy,logs", help="comma-separated: run,deploy,logs")
+    token.add_argument("--expires-in", type=int, help="seconds (default one day)")
+    token.set_defaults(handler=cmd_token)
+
+    logs = commands.add_parser("logs", parents=[common], help="follow a tenant's live logs")
+    logs.add_argument("--tenant", "-t", required=True)
+    logs.set_defaults(handler=cmd_logs)
     return parser
 
 

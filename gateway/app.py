@@ -1,0 +1,88 @@
+"""The Starlette app: routes, the one error renderer, the request-id layer, start-up and shut-down."""
+
+from __future__ import annotations
+
+import contextlib
+from typing import AsyncIterator
+
+import anyio.to_thread
+from starlette.applications import Starlette
+from starlette.exceptions import HTTPException
+from starlette.middleware import Middleware
+from starlette.requests import Request
+from starlette.responses import Response
+
+from gateway import api_functions, api_logs, api_run, api_tenants, edge, health
+from gateway.config import Settings
+from gateway.errors import GatewayError, envelope, status_for
+from gateway.http import JSONResponse, request_id
+from gateway.middleware import RequestIdMiddleware
+from gateway.service import Gateway
+from isolates import IsolateError
+
+HTTP_STATUS_CODES = {400: "invalid_request", 401: "unauthorized", 403: "forbidden", 404: "not_found",
+                     405: "method_not_allowed", 413: "payload_too_large", 415: "unsupported_media_type",
+                     429: "rate_limited", 503: "overloaded"}
+
+
+def error_response(request: Request, code: str, message: str, headers: dict[str, str] | None = None,
+                   **details: object) -> Response:
+    gateway: Gateway = request.app.state.gateway
+    gateway.metrics.errors.labels(code).inc()
+    return JSONResponse(envelope(code, message, request_id(request), **details), status_code=status_for(code),
+                        headers=headers)
+
+
+async def on_gateway_error(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, GatewayError)
+    return error_response(request, exc.code, exc.message, exc.headers, **exc.details)
+
+
+async def on_isolate_error(request: Request, exc: Exception) -> Response:
+    """A guest's failure. Its error name and stack go only to authenticated ad-hoc runs, not to the public."""
+    assert isinstance(exc, IsolateError)
+    details = {}
+    if getattr(request.state, "show_guest_details", False):
+        details = {key: value for key, value in (("name", exc.name), ("stack", exc.stack)) if value}
+    return error_response(request, exc.code, exc.message, **details)
+
+
+async def on_http_exception(request: Request, exc: Exception) -> Response:
+    """Starlette's own: no route (404), wrong method (405)."""
+    assert isinstance(exc, HTTPException)
+    code = HTTP_STATUS_CODES.get(exc.status_code, "internal_error" if exc.status_code >= 500 else "invalid_request")
+    message = {404: "no such route", 405: f"{request.method} is not allowed here"}.get(exc.status_code, exc.detail)
+    return error_response(request, code, message, dict(exc.headers or {}))
+
+
+def create_app(settings: Settings | None = None, gateway: Gateway | None = None) -> Starlette:
+    gateway = gateway or Gateway(settings or Settings.from_env())
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        await anyio.to_thread.run_sync(gateway.load_runtime)
+        try:
+            yield
+        finally:
+            gateway.close()
+
+    app = Starlette(
+        routes=[
+            *health.routes,
+            *api_tenants.routes,
+            *api_functions.routes,
+            *api_run.routes,
+            *api_logs.routes,
+            *edge.routes,
+        ],
+        middleware=[Middleware(RequestIdMiddleware, on_internal_error=lambda: gateway.metrics.errors.labels(
+            "internal_error").inc())],
+        exception_handlers={
+            GatewayError: on_gateway_error,
+            IsolateError: on_isolate_error,
+            HTTPException: on_http_exception,
+        },
+        lifespan=lifespan,
+    )
+    app.state.gateway = gateway
+    return app

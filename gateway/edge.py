@@ -1,0 +1,64 @@
+"""Edge endpoints: any method on ``/run/{tenant}/{name}[/{path}]`` invokes the deployed function.
+
+Public by default (like Workers); a function deployed with ``"auth": "token"``
+needs a token of its tenant with the ``run`` scope (like webtask), and that
+Authorization header is not passed on to the function. Nor is, on public
+functions, an Authorization header carrying the admin key or any valid
+platform token: the gateway's credentials never reach guest code. Request bodies over
+``max_body_bytes`` get 413; responses over the function's ``output_bytes``
+get ``output_limit``.
+"""
+
+from __future__ import annotations
+
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
+
+from gateway.auth import authorize
+from gateway.http import read_body
+from gateway.invocation import CallTarget, call, guest_request_from, result_response
+from gateway.names import check_name
+from gateway.service import Gateway
+
+METHODS = ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"]
+
+
+async def invoke_function(request: Request) -> Response:
+    gateway: Gateway = request.app.state.gateway
+    tenant_name = check_name(request.path_params["tenant"], "tenant name")
+    name = check_name(request.path_params["name"], "function name")
+    tenant = await gateway.tenant(tenant_name)
+    deployed = await gateway.programs.get(tenant.name, name)
+    version = deployed.version
+    principal = None
+    if version.auth == "token":
+        principal = authorize(gateway.principal(request.headers), tenant.name, "run")
+    decision = gateway.take_rate(tenant)
+    body = await read_body(request, gateway.settings.max_body_bytes)
+    limits = version.limits.capped_by(gateway.ceiling(tenant, principal))
+    guest_request = guest_request_from(
+        request,
+        path="/" + request.path_params.get("path", ""),
+        body=body,
+        drop_authorization=version.auth == "token" or gateway.is_platform_credential(request.headers),
+        secrets=version.secrets,
+        env=version.env,
+        meta={"tenant": tenant.name, "function": name, "version": version.version_id},
+    )
+    target = CallTarget(
+        tenant=tenant,
+        kind="edge",
+        function=name,
+        version=version.version_id,
+        allowed_hosts=version.allowed_hosts,
+        secrets=version.secrets,
+    )
+    result = await call(gateway, target, deployed.program, guest_request, limits)
+    return result_response(result, decision.headers())
+
+
+routes = [
+    Route("/run/{tenant}/{name}", invoke_function, methods=METHODS),
+    Route("/run/{tenant}/{name}/{path:path}", invoke_function, methods=METHODS),
+]

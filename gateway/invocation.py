@@ -1,0 +1,199 @@
+"""The hot path, gateway side: one call of a program, with logs, events, metrics, and the HTTP response.
+
+Steps (DESIGN.md, "The request path"): the route has authenticated,
+rate-limited and found the program; here we take a tenant slot and a server
+slot (``Admission``), run ``isolates.invoke`` on a worker thread, publish the
+call's log lines and its start/end events to the tenant's live log, and turn
+the result into a response. Errors propagate as ``IsolateError`` and are
+rendered by the one error handler (gateway/app.py).
+"""
+
+from __future__ import annotations
+
+import functools
+import time
+from dataclasses import dataclass, field
+from typing import Any, Callable
+
+from starlette.responses import Response
+
+from gateway.http import RESPONSE_HEADERS_OWNED_BY_SERVER, JSONResponse, request_id
+from gateway.registry import Tenant
+from gateway.service import Gateway
+from host_api.egress import EgressPolicy
+from host_api.fetch import FetchLimits, FetchSession
+from host_api.log import CallLog, LogRecord
+from host_api.request import guest_request
+from isolates import InvokeResult, IsolateError, Limits, Program, invoke
+
+# Secret values shorter than this are not masked in log lines (masking "a" would mangle every line).
+MIN_MASKED_SECRET_CHARS = 4
+MASK = "[secret]"
+
+
+@dataclass(frozen=True)
+class CallTarget:
+    """What to run and how to label it: ``kind`` is "run" (ad-hoc) or "edge" (a deployed function)."""
+
+    tenant: Tenant
+    kind: str
+    function: str = ""
+    version: str = ""
+    allowed_hosts: tuple[str, ...] = ()
+    secrets: dict[str, str] = field(default_factory=dict, repr=False)
+
+
+def masking_sink(publish: Callable[[LogRecord], None], secrets: dict[str, str]) -> Callable[[LogRecord], None]:
+    """A log sink that replaces secret values in each record's message before publishing it."""
+    values = sorted((v for v in secrets.values() if len(v) >= MIN_MASKED_SECRET_CHARS), key=len, reverse=True)
+    if not values:
+        return publish
+
+    def mask(record: LogRecord) -> None:
+        message = record.msg
+        for value in values:
+            if value in message:
+                message = message.replace(value, MASK)
+        publish(record if message is record.msg else LogRecord(record.time, record.level, message,
+                                                               record.request_id, record.fields))
+
+    return mask
+
+
+@functools.lru_cache(maxsize=1024)
+def egress_policy(allowed_hosts: tuple[str, ...]) -> EgressPolicy:
+    """Parsed once per distinct allow-list (validated already at deploy)."""
+    return EgressPolicy.from_strings(allowed_hosts)
+
+
+def fetch_session(target: CallTarget, limits: Limits, log: CallLog) -> FetchSession:
+    """The guest's ``fetch``: a session under the function's allow-list (empty: no egress at all)
+    and the call's own deadline. Built on the worker thread as the call starts."""
+    return FetchSession(
+        egress_policy(target.allowed_hosts),
+        FetchLimits(),
+        time.monotonic() + limits.wall_clock_ms / 1000,
+        log=log.write,
+    )
+
+
+def run_in_isolate(
+    program: Program,
+    request: dict[str, Any],
+    limits: Limits,
+    log: CallLog,
+    target: CallTarget,
+) -> InvokeResult:
+    """On the worker thread: one fresh isolate, with a fetch session closed after the call."""
+    with fetch_session(target, limits, log) as session:
+        return invoke(program, request, limits, log=log, fetcher=session.fetch)
+
+
+async def call(
+    gateway: Gateway,
+    target: CallTarget,
+    program: Program | Callable[[], Program],
+    request: dict[str, Any],
+    limits: Limits,
+) -> InvokeResult:
+    """Run ``program`` (or, for ad-hoc runs, the program ``program()`` prepares on the worker thread)."""
+    tenant = target.tenant
+    call_id = str(request.get("request_id", ""))
+    fields = {"tenant": tenant.name}
+    if target.function:
+        fields.update(function=target.function, version=target.version)
+    log = CallLog(
+        max_bytes=limits.log_bytes,
+        max_lines=limits.log_lines,
+        request_id=call_id,
+        fields=fields,
+        sink=masking_sink(gateway.logs.sink(tenant.name), target.secrets),
+    )
+    log.event("debug", "invocation start", event="invocation_start", kind=target.kind)
+    started = time.perf_counter()
+
+    def work() -> InvokeResult:
+        prepared = program if isinstance(program, Program) else program()
+        return run_in_isolate(prepared, request, limits, log, target)
+
+    metrics = gateway.metrics
+    try:
+        result = await gateway.admission.run(tenant.name, tenant.concurrency, work)
+    except IsolateError as error:
+        duration = time.perf_counter() - started
+        fuel = int(getattr(error, "fuel_used", 0) or 0)
+        metrics.invocations.labels(target.kind, error.code).inc()
+        metrics.duration.labels(target.kind).observe(duration)
+        metrics.fuel.labels(target.kind).observe(fuel)
+        log.event("error", f"invocation failed: {error.code}: {error.message}", event="invocation_end",
+                  code=error.code, fuel_used=fuel, duration_ms=round(duration * 1000, 3))
+        raise
+    duration = time.perf_counter() - started
+    metrics.invocations.labels(target.kind, "ok").inc()
+    metrics.duration.labels(target.kind).observe(duration)
+    metrics.fuel.labels(target.kind).observe(result.fuel_used)
+    end_fields: dict[str, Any] = {"code": "ok", "fuel_used": result.fuel_used, "duration_ms": round(duration * 1000, 3)}
+    if result.kind == "response":
+        end_fields["status"] = result.status
+    if result.logs_dropped:
+        end_fields["logs_dropped"] = result.logs_dropped
+    log.event("info", "invocation end", event="invocation_end", **end_fields)
+    return result
+
+
+def result_response(result: InvokeResult, headers: dict[str, str] | None = None) -> Response:
+    """The HTTP response for a call's result: its Response as is, or its JSON value with 200."""
+    extra = headers or {}
+    if result.kind == "json":
+        return JSONResponse(result.value, headers=extra)
+    response = Response(result.body, status_code=result.status)
+    raw = [
+        (name.lower().encode("latin-1"), value.encode("latin-1", "replace"))
+        for name, value in result.headers
+        if name.lower() not in RESPONSE_HEADERS_OWNED_BY_SERVER and _header_ok(name, value)
+    ]
+    raw = [(k, v) for k, v in response.raw_headers if k == b"content-length"] + raw
+    raw += [(k.encode(), v.encode()) for k, v in extra.items()]
+    response.raw_headers = raw
+    return response
+
+
+def _header_ok(name: str, value: str) -> bool:
+    """No header splitting: names are tokens, values carry no CR/LF/NUL."""
+    return bool(name) and all(33 <= ord(c) < 127 and c not in '()<>@,;:\\"/[]?={} ' for c in name) and not any(
+        c in value for c in "\r\n\0"
+    )
+
+
+
+def guest_request_from(
+    request: Any,
+    *,
+    path: str,
+    body: bytes | None,
+    drop_authorization: bool,
+    secrets: dict[str, str],
+    env: dict[str, str],
+    meta: dict[str, Any],
+) -> dict[str, Any]:
+    """The request JSON a guest gets (guest_sdk/ABI.md) for a Starlette ``request``.
+
+    The platform's own bearer token is removed when the gateway consumed it.
+    """
+    headers = [
+        (name, value)
+        for name, value in request.headers.items()
+        if not (drop_authorization and name == "authorization")
+    ]
+    return guest_request(
+        method=request.method,
+        url=str(request.url),
+        path=path,
+        query=request.query_params.multi_items(),
+        headers=headers,
+        body=body or None,
+        secrets=secrets,
+        env=env,
+        meta=meta,
+        request_id=request_id(request),
+    )

@@ -1,0 +1,164 @@
+"""The gateway's state in one object: settings, keys, registry, program cache, fairness, metrics, logs.
+
+Routes reach it as ``request.app.state.gateway``. Nothing here knows Starlette routing.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any, Mapping
+
+import anyio.to_thread
+
+from gateway.admission import Admission
+from gateway.auth import Principal, authenticate
+from gateway.config import Settings
+from gateway.errors import GatewayError, InvalidRequest, RateLimited, RuntimeUnavailable
+from gateway.keys import Keys, load_keys
+from gateway.logs import LogHub, logs_endpoint
+from gateway.metrics import Metrics
+from gateway.programs import ProgramCache
+from gateway.ratelimit import RateDecision, RateLimiter
+from gateway.registry import FunctionVersion, Registry, Tenant
+from gateway.secret_box import SecretBox
+from isolates import InvalidCode, Limits, Program, prepare
+from isolates.javascript import JavaScriptRuntime, RuntimeMissing
+
+logger = logging.getLogger("wasmtask.gateway")
+
+REGISTRY_FILE = "registry.sqlite3"
+
+
+class Gateway:
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self.keys: Keys = load_keys(settings)
+        self.registry = Registry(settings.data_dir / REGISTRY_FILE, SecretBox(self.keys.secret_key))
+        self.admission = Admission(
+            max_isolates=settings.max_isolates,
+            queue_depth=settings.queue_depth,
+            queue_timeout_ms=settings.queue_timeout_ms,
+        )
+        self.rate_limiter = RateLimiter()
+        self.metrics = Metrics(in_flight=self.admission.in_flight)
+        self.programs = ProgramCache(self.registry, self._prepare_version, settings.cache_size)
+        self.logs = LogHub()
+        self.stream_logs = logs_endpoint(self.logs)
+        self._tenants: dict[str, Tenant] = {}
+
+    def close(self) -> None:
+        self.logs.close_subscriptions()
+        self.registry.close()
+
+    # who and which tenant
+
+    def principal(self, headers: Mapping[str, str]) -> Principal | None:
+        return authenticate(headers, admin_key=self.keys.admin_key, jwt_secret=self.keys.jwt_secret)
+
+    def is_platform_credential(self, headers: Mapping[str, str]) -> bool:
+        """Whether the request carries the admin key or a valid token (never to be passed to a guest)."""
+        if "authorization" not in headers:
+            return False
+        try:
+            return self.principal(headers) is not None
+        except GatewayError:
+            return False
+
+    async def tenant(self, name: str) -> Tenant:
+        """The tenant (cached in memory: tenants change only through this process); ``NotFound`` if none."""
+        tenant = self._tenants.get(name)
+        if tenant is None:
+            tenant = await anyio.to_thread.run_sync(self.registry.get_tenant, name)
+            self._tenants[name] = tenant
+        return tenant
+
+    def forget_tenant(self, name: str) -> None:
+        self._tenants.pop(name, None)
+        self.programs.forget_tenant(name)
+        self.rate_limiter.forget(name)
+
+    def take_rate(self, tenant: Tenant) -> RateDecision:
+        """One request from the tenant's bucket; ``RateLimited`` (with Retry-After) when empty."""
+        decision = self.rate_limiter.take(tenant.name, tenant.rate_per_second, tenant.rate_burst)
+        if not decision.allowed:
+            raise RateLimited(
+                f"tenant {tenant.name!r} is over its rate limit of {tenant.rate_per_second:g}/s"
+                f" (burst {tenant.rate_burst})",
+                headers=decision.headers(),
+            )
+        return decision
+
+    # limits
+
+    def ceiling(self, tenant: Tenant, principal: Principal | None) -> Limits:
+        """The most a call may use: the tenant's maximum, lowered by the token's limits."""
+        ceiling = tenant.max_limits
+        if principal is not None and principal.limits is not None:
+            ceiling = ceiling.capped_by(principal.limits)
+        return ceiling
+
+    def requested_limits(self, requested: Any, ceiling: Limits) -> Limits:
+        """Limits asked for in a deploy or a run: defaults capped by ``ceiling``; explicit values
+        above it are refused (``invalid_request``) rather than silently lowered."""
+        base = self.settings.function_limits.capped_by(ceiling)
+        if requested is None:
+            return base
+        if not isinstance(requested, dict):
+            raise InvalidRequest("limits must be an object")
+        try:
+            limits = Limits.from_dict(requested, base=base)
+        except (ValueError, TypeError) as exc:
+            raise InvalidRequest(f"invalid limits: {exc}") from None
+        over = limits.exceeds(ceiling)
+        if over:
+            raise InvalidRequest(
+                "limits above the tenant's (or the token's) maximum: "
+                + ", ".join(f"{name} > {getattr(ceiling, name)}" for name in over)
+            )
+        return limits
+
+    # programs
+
+    async def prepare(
+        self, tenant: Tenant, language: str, code: bytes, limits: Limits, *, snapshot: bool
+    ) -> Program:
+        """Validate and compile on a worker thread, inside the tenant's concurrency share."""
+        return await self.admission.run(tenant.name, tenant.concurrency, prepare_program, language, code, limits, snapshot)
+
+    async def _prepare_version(self, version: FunctionVersion) -> Program:
+        tenant = await self.tenant(version.tenant)
+        return await self.prepare(tenant, version.language, version.code, version.limits, snapshot=True)
+
+    # health
+
+    def check_ready(self) -> dict[str, str]:
+        """What is not ready, by component (empty when ready)."""
+        problems: dict[str, str] = {}
+        try:
+            self.registry.ping()
+        except Exception as exc:  # any failure means "not ready"; reported, not swallowed
+            problems["registry"] = f"{type(exc).__name__}: {exc}"
+        if JavaScriptRuntime._shared is None:
+            problems["javascript_runtime"] = "not loaded"
+        return problems
+
+    def load_runtime(self) -> None:
+        """Compile (or load from the module cache) the JS runtime now, not at the first call."""
+        try:
+            JavaScriptRuntime.shared()
+        except RuntimeMissing as exc:
+            logger.warning("%s; JavaScript functions will fail with runtime_unavailable", exc)
+
+
+def prepare_program(language: str, code: bytes, limits: Limits, snapshot: bool) -> Program:
+    """``isolates.prepare`` for stored code (bytes); blocking: call it on a worker thread."""
+    source: str | bytes = code
+    if language == "javascript":
+        try:
+            source = code.decode("utf-8")
+        except UnicodeDecodeError as exc:
+            raise InvalidCode("JavaScript source must be UTF-8") from exc
+    try:
+        return prepare(language, source, limits, snapshot=snapshot)
+    except RuntimeMissing as exc:
+        raise RuntimeUnavailable(str(exc)) from exc

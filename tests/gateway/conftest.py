@@ -1,0 +1,45 @@
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Iterator
+
+import pytest
+
+from gateway.config import Settings, TenantDefaults
+from tests.gateway.support import ADMIN_KEY, Api, ThreadServer
+
+# Small enough that the fairness tests saturate a tenant quickly on any machine.
+TEST_SETTINGS = dict(
+    admin_key=ADMIN_KEY,
+    max_isolates=4,
+    queue_timeout_ms=300,
+    queue_depth=4,
+    max_body_bytes=64 * 1024,
+    max_code_bytes=256 * 1024,
+    tenant=TenantDefaults(concurrency=2, rate_per_second=1000.0, rate_burst=1000),
+)
+
+
+@pytest.fixture(scope="session")
+def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ThreadServer]:
+    data_dir: Path = tmp_path_factory.mktemp("gateway-data")
+    running = ThreadServer(Settings(data_dir=data_dir, **TEST_SETTINGS)).start()  # type: ignore[arg-type]
+    yield running
+    running.stop()
+
+
+@pytest.fixture(scope="session")
+def api(server: ThreadServer) -> Api:
+    return Api(server.url)
+
+
+@pytest.fixture
+def tenant(api: Api) -> str:
+    """A fresh tenant for one test."""
+    return api.create_tenant()
+
+
+@pytest.fixture
+def token(api: Api, tenant: str) -> dict[str, str]:
+    """Headers with a run+deploy+logs token of ``tenant``."""
+    return api.token(tenant)
