@@ -83,9 +83,6 @@ def host_fetch(context_ptr: RawContext, ptr: int, length: int) -> int:
         answer = {"ok": False, "error": {"code": "fetch_failed", "message": str(exc)}}
     except Exception as exc:  # a host-side fault must not crash the process or the call
         answer = {"ok": False, "error": {"code": "fetch_failed", "message": f"internal error: {type(exc).__name__}"}}
-    if not answer.get("ok"):
-        error = answer.get("error", {})
-        context.log.write("warn", f"fetch failed: {error.get('code')}: {error.get('message')}")
     context.staged = orjson.dumps(answer)
     return len(context.staged)
 
