@@ -74,8 +74,10 @@ def test_fetch_not_on_the_allow_list_is_denied_without_a_connection(serve) -> No
 
 
 def test_metadata_address_is_denied(serve) -> None:  # noqa: F811
-    result, _ = call(FETCH_JSON, "http://169.254.169.254/latest/meta-data/", ["https://*"])
-    assert orjson.loads(result.body)["error"] == "TypeError"
+    result, _ = call(FETCH_JSON, "http://169.254.169.254/latest/meta-data/", ["http://*"])
+    body = orjson.loads(result.body)
+    assert body["error"] == "TypeError"
+    assert "egress_denied" in body["message"] and "link-local" in body["message"]
 
 
 def test_slow_server_hits_the_calls_deadline(serve) -> None:  # noqa: F811
