@@ -13,6 +13,9 @@ from cryptography.fernet import Fernet
 from gateway.config import Settings
 
 
+MIN_SECRET_CHARS = 16
+
+
 @dataclass(frozen=True)
 class Keys:
     """admin_key: the admin bearer key; jwt_secret: signs tenant tokens; secret_key: a Fernet key.
@@ -52,6 +55,8 @@ def load_keys(settings: Settings) -> Keys:
     admin_key = settings.admin_key or load_or_create(data_dir / "admin.key", lambda: "wt_admin_" + secrets.token_urlsafe(24))
     jwt_secret = settings.jwt_secret or load_or_create(data_dir / "jwt.key", lambda: secrets.token_urlsafe(48))
     secret_key = settings.secret_key or load_or_create(data_dir / "secret.key", lambda: Fernet.generate_key().decode())
+    if len(jwt_secret) < MIN_SECRET_CHARS or len(admin_key) < MIN_SECRET_CHARS:
+        raise ValueError(f"WASMTASK_JWT_SECRET and WASMTASK_ADMIN_KEY need at least {MIN_SECRET_CHARS} characters")
     return Keys(
         admin_key=admin_key,
         jwt_secret=jwt_secret,

@@ -211,43 +211,47 @@ class Registry:
         """Store ``spec`` as a new version and make it current, atomically."""
         check_name(name, "function name")
         now = time.time()
-        with self.transaction() as db:
-            if not db.execute("SELECT 1 FROM tenants WHERE name = ?", (tenant,)).fetchone():
-                raise NotFound(f"no tenant {tenant!r}")
-            secrets = spec.secrets
-            if secrets is None:
-                previous = db.execute(
-                    "SELECT v.secrets FROM functions f JOIN versions v ON v.id = f.current_version"
-                    " WHERE f.tenant = ? AND f.name = ?",
-                    (tenant, name),
-                ).fetchone()
-                secrets = self.box.open(previous["secrets"]) if previous else {}
-            cursor = db.execute(
-                "INSERT INTO versions (tenant, function, language, code, limits, allowed_hosts, auth, env,"
-                " secret_names, secrets, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                (
-                    tenant,
-                    name,
-                    spec.language,
-                    spec.code,
-                    orjson.dumps(spec.limits.to_dict()).decode(),
-                    orjson.dumps(list(spec.allowed_hosts)).decode(),
-                    spec.auth,
-                    orjson.dumps(spec.env).decode(),
-                    orjson.dumps(sorted(secrets)).decode(),
-                    self.box.seal(secrets),
-                    now,
-                ),
-            )
-            version = int(cursor.lastrowid or 0)
-            db.execute(
-                "INSERT INTO functions (tenant, name, current_version, created_at, updated_at)"
-                " VALUES (?, ?, ?, ?, ?)"
-                " ON CONFLICT (tenant, name) DO UPDATE SET current_version = excluded.current_version,"
-                " updated_at = excluded.updated_at",
-                (tenant, name, version, now, now),
-            )
-        return self.current(tenant, name)
+        with self._lock:  # the version returned is the one this call made current
+            with self.transaction() as db:
+                if not db.execute("SELECT 1 FROM tenants WHERE name = ?", (tenant,)).fetchone():
+                    raise NotFound(f"no tenant {tenant!r}")
+                secrets = spec.secrets
+                if secrets is None:
+                    previous = db.execute(
+                        "SELECT v.secrets FROM functions f JOIN versions v ON v.id = f.current_version"
+                        " WHERE f.tenant = ? AND f.name = ?",
+                        (tenant, name),
+                    ).fetchone()
+                    secrets = self.box.open(previous["secrets"]) if previous else {}
+                cursor = db.execute(
+                    "INSERT INTO versions (tenant, function, language, code, limits, allowed_hosts, auth, env,"
+                    " secret_names, secrets, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                    (
+                        tenant,
+                        name,
+                        spec.language,
+                        spec.code,
+                        orjson.dumps(spec.limits.to_dict()).decode(),
+                        orjson.dumps(list(spec.allowed_hosts)).decode(),
+                        spec.auth,
+                        orjson.dumps(spec.env).decode(),
+                        orjson.dumps(sorted(secrets)).decode(),
+                        self.box.seal(secrets),
+                        now,
+                    ),
+                )
+                version = int(cursor.lastrowid or 0)
+                self._make_current(db, tenant, name, version, now)
+            return self.current(tenant, name)
+
+    def _make_current(self, db: sqlite3.Connection, tenant: str, name: str, version: int, now: float) -> None:
+        db.execute(
+            "INSERT INTO functions (tenant, name, current_version, created_at, updated_at)"
+            " VALUES (?, ?, ?, ?, ?)"
+            " ON CONFLICT (tenant, name) DO UPDATE SET current_version = excluded.current_version,"
+            " updated_at = excluded.updated_at",
+            (tenant, name, version, now, now),
+        )
 
     def current(self, tenant: str, name: str) -> FunctionVersion:
         """The function's current version; ``NotFound`` if there is none."""
