@@ -69,7 +69,7 @@ class ProcessServer:
         self.url = f"http://127.0.0.1:{self.port}"
         self.env = {**os.environ, "WASMTASK_ADMIN_KEY": ADMIN_KEY, **(env or {})}
         self.process: subprocess.Popen[str] | None = None
-        self.log = data_dir.parent / f"server-{self.port}.log"
+        self.log = data_dir.parent / "server.log"  # appended to by every start on this data dir
 
     def start(self, *, demo: bool = False) -> "ProcessServer":
         command = [sys.executable, "-m", "gateway.cli", "serve", "--host", "127.0.0.1", "--port", str(self.port),

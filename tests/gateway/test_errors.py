@@ -6,12 +6,13 @@ import http.client
 from typing import Iterator
 from urllib.parse import urlsplit
 
+import anyio
+import httpx
 import orjson
 import pytest
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.routing import Route
-from starlette.testclient import TestClient
 
 from gateway.errors import GATEWAY_ERRORS, STATUS_BY_CODE
 from gateway.middleware import RequestIdMiddleware
@@ -194,7 +195,11 @@ def test_an_unexpected_exception_is_a_500_envelope_without_traceback() -> None:
     app = Starlette(routes=[Route("/boom", broken)])
     app.add_middleware(RequestIdMiddleware)
 
-    response = TestClient(app, raise_server_exceptions=False).get("/boom")
+    async def get() -> httpx.Response:
+        async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://app") as client:
+            return await client.get("/boom")
+
+    response = anyio.run(get)
 
     assert response.status_code == 500
     assert response.json()["error"]["code"] == "internal_error"
