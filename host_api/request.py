@@ -49,13 +49,14 @@ def guest_request(
         "query": query_dict(query),
         "headers": header_dict(headers),
         "body": None,
-        "secrets": dict(secrets or {}),
-        "env": dict(env or {}),
-        "meta": dict(meta or {}),
         "request_id": request_id,
         # reseeds the guest's Math.random per request (53 bits: exact in a JS number)
         "seed": _secrets.randbits(53) | 1,
     }
+    # absent when empty: the guest treats a missing map as {} (less JSON to parse per call)
+    for key, value in (("secrets", secrets), ("env", env), ("meta", meta)):
+        if value:
+            request[key] = dict(value)
     if body:
         try:
             request["body"] = body.decode("utf-8")

@@ -617,18 +617,26 @@
     return text;
   }
 
+  // The request object is fresh per call (parsed from the host's JSON), so its
+  // parts are handed over without copies; ctx.data is built only when read.
   function webtaskContext(request) {
-    const secrets = Object.assign({}, request.secrets || {});
-    const query = Object.assign({}, request.query || {});
-    return {
-      query, secrets, meta: Object.assign({}, request.meta || {}),
-      headers: Object.assign({}, request.headers || {}),
-      body: parseContextBody(request),
+    const secrets = request.secrets || {};
+    const query = request.query || {};
+    const ctx = {
+      query, secrets, meta: request.meta || {},
+      headers: request.headers || {},
+      body: request.body === undefined && request.body_base64 === undefined ? undefined : parseContextBody(request),
       body_raw: request.body === undefined ? null : request.body,
       method: request.method, path: request.path, url: request.url,
       id: request.request_id,
-      data: Object.assign({}, query, secrets),
     };
+    let data;
+    Object.defineProperty(ctx, "data", {
+      get() { if (data === undefined) data = Object.assign({}, query, secrets); return data; },
+      set(value) { data = value; },
+      enumerable: true, configurable: true,
+    });
+    return ctx;
   }
 
   function webtaskResponse() {
