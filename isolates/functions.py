@@ -2,18 +2,28 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+from typing import TYPE_CHECKING
+
 import wasmtime
 
 from isolates.engine import Engine
-from isolates.errors import InvalidCode
+from isolates.errors import CpuLimitExceeded, InvalidCode, IsolateError
 from isolates.host_functions import unsupported_imports
 from isolates.javascript import JavaScriptRuntime
 from isolates.limits import Limits
-from isolates.module_cache import ModuleCache
+from isolates.module_cache import ModuleCache, default_cache_dir
 from isolates.program import Program, abi_problems
 
-LANGUAGES = ("javascript", "wasm")
-LANGUAGE_ALIASES = {"js": "javascript", "javascript": "javascript", "wasm": "wasm", "wat": "wasm"}
+if TYPE_CHECKING:
+    from guest_sdk.toolchains import Built
+
+LANGUAGES = ("javascript", "wasm", "c", "zig", "rust", "assemblyscript", "python")
+LANGUAGE_ALIASES = {"js": "javascript", "javascript": "javascript", "wasm": "wasm", "wat": "wasm",
+                    "c": "c", "zig": "zig", "rust": "rust", "rs": "rust", "assemblyscript": "assemblyscript",
+                    "as": "assemblyscript", "python": "python", "py": "python"}
+# Source compiled at deploy time by guest_sdk.toolchains: to core modules, or (python) to a component.
+CORE_SOURCE_LANGUAGES = ("c", "zig", "rust", "assemblyscript")
 
 
 def normalize_language(language: str) -> str:
@@ -34,7 +44,31 @@ def prepare(language: str, code: str | bytes, limits: Limits, *, snapshot: bool 
             return runtime.snapshot_program(source, limits)
         # still check that it loads, cheaply: syntax errors surface at the call
         return runtime.fresh_program(source)
+    if language in CORE_SOURCE_LANGUAGES:
+        return replace(prepare_wasm(build_source(language, code).wasm), language=language)
+    if language == "python":
+        from isolates.component import prepare_component
+
+        built = build_source(language, code)
+        return prepare_component(language, built.wasm, built.key)
     return prepare_wasm(code)
+
+
+def build_source(language: str, code: str | bytes) -> "Built":
+    """Compile guest source with its SDK (cached under the module cache). Maps build failures to errors."""
+    from guest_sdk import toolchains
+
+    try:
+        source = code.decode("utf-8") if isinstance(code, bytes) else code
+        return toolchains.build(language, source, default_cache_dir() / "guests")
+    except UnicodeDecodeError as exc:
+        raise InvalidCode(f"the {language} source is not UTF-8 text") from exc
+    except toolchains.BuildError as exc:
+        raise InvalidCode(f"the {language} source does not build:\n{exc}") from exc
+    except toolchains.BuildTimedOut as exc:
+        raise CpuLimitExceeded(f"the {language} build did not finish: {exc}") from exc
+    except toolchains.ToolchainMissing as exc:
+        raise IsolateError(str(exc)) from exc
 
 
 def prepare_wasm(code: str | bytes) -> Program:

@@ -252,6 +252,10 @@ def invoke(
     engine: Engine | None = None,
 ) -> InvokeResult:
     """Run one request in a fresh Store; raise an ``IsolateError`` subclass on failure."""
+    if program.language == "python":  # a component, not a core module (isolates.component)
+        from isolates.component import invoke_component
+
+        return invoke_component(program, request, limits, log=log, fetcher=fetcher, engine=engine)
     engine = engine or Engine.shared()
     log = log or CallLog(max_bytes=limits.log_bytes, max_lines=limits.log_lines)
     payload = request if isinstance(request, bytes) else orjson.dumps(request)

@@ -1,0 +1,145 @@
+"""A toolchain: how one source language becomes Wasm, cached by what went into it."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import re
+import shutil
+import tempfile
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+from guest_sdk.toolchains.sandbox import BuildLimits, BuildTimedOut, Finished, run_limited
+
+GUEST_SDK = Path(__file__).resolve().parent.parent
+REPO = GUEST_SDK.parent
+
+# Compiler output kept in an error message: enough to find the mistake.
+MAX_MESSAGE_LINES = 40
+MAX_MESSAGE_CHARS = 4000
+_ANSI = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")
+
+
+class BuildError(Exception):
+    """The source does not build; the message is the compiler's output, trimmed."""
+
+
+class ToolchainMissing(Exception):
+    """This machine lacks the compiler for a language (see guest_sdk/install_toolchains.sh)."""
+
+
+__all__ = ["BuildError", "BuildLimits", "BuildTimedOut", "Built", "Toolchain", "ToolchainMissing"]
+
+
+def toolchains_dir() -> Path:
+    """Where `make toolchains` puts what pip and apt do not (the AssemblyScript compiler)."""
+    return Path(os.environ.get("WASMTASK_TOOLCHAINS_DIR", REPO / "build" / "toolchains"))
+
+
+def trim_output(text: str, workdir: Path) -> str:
+    """The compiler's output without colours, temp paths, or more than a screenful."""
+    text = _ANSI.sub("", text).replace(f"{workdir}/", "").replace(str(workdir), ".").strip()
+    lines = text.splitlines()
+    if len(lines) > MAX_MESSAGE_LINES:
+        lines = lines[:MAX_MESSAGE_LINES] + [f"... ({len(lines) - MAX_MESSAGE_LINES} more lines)"]
+    text = "\n".join(lines)
+    return text if len(text) <= MAX_MESSAGE_CHARS else text[:MAX_MESSAGE_CHARS] + " ..."
+
+
+def store_atomically(path: Path, data: bytes) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    handle, temporary = tempfile.mkstemp(dir=path.parent, suffix=".tmp")
+    try:
+        with os.fdopen(handle, "wb") as file:
+            file.write(data)
+        os.replace(temporary, path)
+    except BaseException:
+        Path(temporary).unlink(missing_ok=True)
+        raise
+
+
+@dataclass(frozen=True)
+class Built:
+    """A build's output: the Wasm bytes and where they are cached."""
+
+    language: str
+    wasm: bytes
+    key: str  # hash of everything that went in (source, SDK, compiler, flags)
+    path: Path
+    cached: bool
+    seconds: float
+
+
+class Toolchain:
+    """One language: ``compile`` turns ``workdir/source_name`` into Wasm bytes."""
+
+    language: str = ""
+    source_name: str = ""
+    limits: BuildLimits = BuildLimits()
+
+    def missing(self) -> str | None:
+        """Why this toolchain cannot run here, or None when it can."""
+        raise NotImplementedError
+
+    def version(self) -> str:
+        """The compiler's identity and flags: part of the cache key."""
+        raise NotImplementedError
+
+    def sdk_files(self) -> list[Path]:
+        """The SDK sources a build uses: part of the cache key."""
+        raise NotImplementedError
+
+    def compile(self, workdir: Path, cache_dir: Path, limits: BuildLimits) -> bytes:
+        raise NotImplementedError
+
+    def key(self, source: str) -> str:
+        digest = hashlib.sha256()
+        for part in (self.language, self.version(), *(p.read_bytes() for p in self.sdk_files()), source):
+            data = part if isinstance(part, bytes) else part.encode("utf-8")
+            digest.update(len(data).to_bytes(8, "little") + data)
+        return digest.hexdigest()
+
+    def build(self, source: str, cache_dir: Path, limits: BuildLimits | None = None) -> Built:
+        """The Wasm for ``source``: from ``cache_dir``, or compiled now and stored there.
+
+        Raises BuildError (the source does not build), BuildTimedOut, ToolchainMissing.
+        """
+        reason = self.missing()
+        if reason:
+            raise ToolchainMissing(f"cannot build {self.language} here: {reason}")
+        started = time.perf_counter()
+        key = self.key(source)
+        path = cache_dir / f"{self.language}-{key[:40]}.wasm"
+        if path.exists():
+            return Built(self.language, path.read_bytes(), key, path, True, time.perf_counter() - started)
+        with tempfile.TemporaryDirectory(prefix=f"wasmtask-build-{self.language}-") as temporary:
+            workdir = Path(temporary)
+            (workdir / self.source_name).write_text(source, encoding="utf-8")
+            wasm = self.compile(workdir, cache_dir, limits or self.limits)
+        store_atomically(path, wasm)
+        return Built(self.language, wasm, key, path, False, time.perf_counter() - started)
+
+    # helpers for subclasses
+
+    def run(self, argv: list[str], workdir: Path, limits: BuildLimits, env: dict[str, str] | None = None) -> Finished:
+        finished = run_limited(argv, cwd=workdir, limits=limits, env=env)
+        if finished.returncode != 0:
+            output = trim_output(finished.output, workdir)
+            if finished.returncode < 0:
+                output = f"the compiler was killed by signal {-finished.returncode} (over its memory or CPU limit?)\n{output}"
+            raise BuildError(output or f"the compiler failed with exit status {finished.returncode}")
+        return finished
+
+    @staticmethod
+    def read_output(workdir: Path, name: str) -> bytes:
+        path = workdir / name
+        if not path.exists():
+            raise BuildError(f"the compiler produced no {name}")
+        return path.read_bytes()
+
+    @staticmethod
+    def copy_into(workdir: Path, *files: Path) -> None:
+        for file in files:
+            shutil.copyfile(file, workdir / file.name)

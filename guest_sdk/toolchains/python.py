@@ -1,0 +1,57 @@
+"""Python guests: componentize-py builds a WebAssembly component (guest_sdk/python).
+
+The guest's source becomes the module ``guest_function``; the SDK's app.py
+imports it (so its top-level code runs once, at build time, inside
+componentize-py's pre-initialisation) and exports the world's ``handle``.
+See guest_sdk/python/README.md for the cost.
+"""
+
+from __future__ import annotations
+
+import functools
+import importlib.metadata
+import importlib.util
+import sys
+from pathlib import Path
+
+from guest_sdk.toolchains.base import GUEST_SDK, BuildLimits, Toolchain
+
+SDK = GUEST_SDK / "python"
+WORLD = "handler"
+
+# componentize-py as a module of this interpreter: no PATH lookup, no VIRTUAL_ENV
+# (which would add the server's own site-packages to the guest's import path).
+COMPONENTIZE = "import sys; from componentize_py import script; sys.argv[0] = 'componentize-py'; sys.exit(script())"
+
+
+@functools.lru_cache(maxsize=1)
+def componentize_version() -> str:
+    return f"componentize-py {importlib.metadata.version('componentize-py')}"
+
+
+class PythonToolchain(Toolchain):
+    language = "python"
+    source_name = "guest_function.py"
+    # about 10 s and 400 MB here; it runs wasmtime, which reserves address space by the GiB
+    limits = BuildLimits(timeout_s=120.0, memory_bytes=2 << 30, address_space_bytes=64 << 30)
+
+    def missing(self) -> str | None:
+        if importlib.util.find_spec("componentize_py") is None:
+            return "componentize-py is not installed (pip install 'wasmtask[build]')"
+        return None
+
+    def version(self) -> str:
+        return f"{componentize_version()} world={WORLD}"
+
+    def sdk_files(self) -> list[Path]:
+        return [SDK / "app.py", SDK / "wasmtask.py", SDK / "wit" / "wasmtask.wit"]
+
+    def compile(self, workdir: Path, cache_dir: Path, limits: BuildLimits) -> bytes:
+        self.copy_into(workdir, SDK / "app.py", SDK / "wasmtask.py")
+        self.run(
+            [sys.executable, "-c", COMPONENTIZE, "--wit-path", str(SDK / "wit"), "--world", WORLD, "--quiet",
+             "componentize", "app", "--python-path", ".", "--output", "guest.wasm"],
+            workdir,
+            limits,
+        )
+        return self.read_output(workdir, "guest.wasm")

@@ -1,0 +1,24 @@
+"""The Zig compiler from the ``ziglang`` wheel: it builds both C and Zig guests."""
+
+from __future__ import annotations
+
+import functools
+import importlib.util
+import subprocess
+import sys
+
+
+def zig_command() -> list[str]:
+    return [sys.executable, "-m", "ziglang"]
+
+
+def zig_missing() -> str | None:
+    if importlib.util.find_spec("ziglang") is None:
+        return "the ziglang package is not installed (pip install 'wasmtask[build]')"
+    return None
+
+
+@functools.lru_cache(maxsize=1)
+def zig_version() -> str:
+    finished = subprocess.run([*zig_command(), "version"], capture_output=True, text=True, timeout=60, check=True)
+    return f"zig {finished.stdout.strip()}"
