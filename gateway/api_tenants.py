@@ -48,7 +48,7 @@ def tenant_settings(gateway: Gateway, data: dict[str, Any]) -> dict[str, Any]:
         raise InvalidRequest("rate_limit must be an object with per_second and burst")
     per_second = rate.get("per_second", defaults.rate_per_second)
     burst = rate.get("burst", defaults.rate_burst)
-    concurrency = data.get("concurrency", defaults.concurrency)
+    concurrency = data.get("concurrency", gateway.settings.tenant_concurrency)
     if not isinstance(per_second, (int, float)) or isinstance(per_second, bool) or not per_second > 0:
         raise InvalidRequest("rate_limit.per_second must be a number > 0")
     for label, value in (("rate_limit.burst", burst), ("concurrency", concurrency)):

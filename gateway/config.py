@@ -24,8 +24,8 @@ class TenantDefaults:
     rate_per_second, rate_burst
         its token bucket: refill rate (requests per second) and size (requests).
     concurrency
-        its calls in flight at once; kept below the server's ``max_isolates``
-        so one tenant can never hold every slot.
+        its calls in flight at once (None: half the server's ``max_isolates``);
+        always kept below ``max_isolates`` so one tenant never holds every slot.
     """
 
     max_limits: Limits = Limits(
@@ -38,7 +38,7 @@ class TenantDefaults:
     )
     rate_per_second: float = 50.0
     rate_burst: int = 100
-    concurrency: int = max(1, default_max_isolates() // 2)
+    concurrency: int | None = None
 
 
 @dataclass(frozen=True)
@@ -75,6 +75,11 @@ class Settings:
     cache_size: int = 256
     function_limits: Limits = Limits()
     tenant: TenantDefaults = TenantDefaults()
+
+    @property
+    def tenant_concurrency(self) -> int:
+        """A new tenant's concurrency unless it asks for its own."""
+        return self.tenant.concurrency or max(1, self.max_isolates // 2)
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None, **overrides: object) -> "Settings":

@@ -26,7 +26,7 @@ def ensure_demo_tenant(gateway: Gateway) -> None:
             max_limits=defaults.max_limits,
             rate_per_second=defaults.rate_per_second,
             rate_burst=defaults.rate_burst,
-            concurrency=defaults.concurrency,
+            concurrency=gateway.settings.tenant_concurrency,
         )
     except Conflict:
         pass
