@@ -23,6 +23,7 @@ WASMTASK_IMPORT("random_fill") void host_random_fill(void *ptr, int32_t len);
 #endif
 
 static JSRuntime *runtime;
+static void collect_snapshot_maps(void);
 static JSContext *context;
 static JSValue prelude_api; /* {load, dispatch, finish} from prelude.js */
 
@@ -439,6 +440,7 @@ WASMTASK_EXPORT("wasmtask_init") int64_t wasmtask_init(char *ptr, int32_t len) {
         static const char ready[] = "{\"ok\":true}";
         JS_FreeValue(context, config);
         JS_RunGC(runtime);
+        collect_snapshot_maps();
         return pack(ready, sizeof(ready) - 1);
     }
     JSValue filename_value = JS_GetPropertyStr(context, config, "filename");
@@ -479,7 +481,57 @@ WASMTASK_EXPORT("wasmtask_init") int64_t wasmtask_init(char *ptr, int32_t len) {
     /* collect load-time garbage now: a smaller snapshot, and no GC cycle
      * (a walk over every prelude object) in the first allocations of a request */
     JS_RunGC(runtime);
+    collect_snapshot_maps();
     return return_string(result);
+}
+
+/* Maps and Sets that exist when a snapshot is taken: their buckets depend on
+ * the context's hash seed, so each request rehashes them with its own seed. */
+static JSMapState **snapshot_maps;
+static uint32_t snapshot_map_count;
+
+static void collect_snapshot_maps(void) {
+    uint32_t capacity = 0;
+    struct list_head *el;
+    free(snapshot_maps);
+    snapshot_maps = NULL;
+    snapshot_map_count = 0;
+    list_for_each(el, &runtime->gc_obj_list) {
+        JSGCObjectHeader *header = list_entry(el, JSGCObjectHeader, link);
+        if (JS_GC_TYPE(header) != JS_GC_OBJ_TYPE_JS_OBJECT)
+            continue;
+        JSObject *object = (JSObject *)header;
+        if (object->class_id < JS_CLASS_MAP || object->class_id > JS_CLASS_WEAKSET || !object->u.map_state)
+            continue;
+        if (snapshot_map_count == capacity) {
+            capacity = capacity ? capacity * 2 : 16;
+            JSMapState **grown = realloc(snapshot_maps, capacity * sizeof(*grown));
+            if (!grown)
+                return;
+            snapshot_maps = grown;
+        }
+        snapshot_maps[snapshot_map_count++] = object->u.map_state;
+    }
+}
+
+static void rehash_map(JSMapState *state) {
+    struct list_head *el;
+    if (!state->hash_table || state->hash_size == 0)
+        return;
+    for (uint32_t i = 0; i < state->hash_size; i++)
+        init_list_head(&state->hash_table[i]);
+    list_for_each(el, &state->records) {
+        JSMapRecord *record = list_entry(el, JSMapRecord, link);
+        if (!record->empty) {
+            uint32_t h = map_hash_key(context, record->key) & (state->hash_size - 1);
+            list_add_tail(&record->hash_link, &state->hash_table[h]);
+        }
+    }
+}
+
+/* The hash seed the current request runs with (for the host's tests). */
+WASMTASK_EXPORT("wasmtask_hash_seed") uint32_t wasmtask_hash_seed(void) {
+    return context ? context->hash_seed : 0;
 }
 
 /* Per request: reseed Math.random (a snapshot would otherwise replay one
@@ -490,8 +542,12 @@ static void reseed(JSValueConst request) {
     context->time_origin = js__now_ms();
     JSValue seed_value = JS_GetPropertyStr(context, request, "seed");
     int64_t seed = 0;
-    if (JS_ToInt64(context, &seed, seed_value) == 0 && seed != 0)
+    if (JS_ToInt64(context, &seed, seed_value) == 0 && seed != 0) {
         context->random_state = (uint64_t)seed;
+        context->hash_seed = (uint32_t)(seed >> 21) ^ (uint32_t)seed;
+        for (uint32_t i = 0; i < snapshot_map_count; i++)
+            rehash_map(snapshot_maps[i]);
+    }
     JS_FreeValue(context, seed_value);
 }
 

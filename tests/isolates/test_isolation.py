@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import threading
 
+import orjson
 import pytest
 
 from host_api.request import guest_request
-from isolates import CpuLimitExceeded, Limits, invoke, prepare
+from isolates import CpuLimitExceeded, Limits, Program, invoke, prepare
 from tests.isolates.conftest import run_js
 
 
@@ -138,3 +139,47 @@ def test_exhausted_pool_is_overloaded_not_a_crash() -> None:
         second.close()
         first.close()
     engine.ticker.stop()
+
+
+def hash_seed_after_a_call(program: Program, limits: Limits) -> int:
+    from host_api.log import CallLog
+    from isolates import raw
+    from isolates.call_context import CallContext, set_current
+    from isolates.engine import Engine
+    from isolates.invoke import Call
+
+    call = Call(Engine.shared(), program, limits, CallContext(log=CallLog(max_bytes=100, max_lines=1)))
+    set_current(call.context)
+    try:
+        call.instantiate()
+        call.handle(orjson.dumps(guest_request()))
+        export = raw.export_func(call.raw, call.instance, b"wasmtask_hash_seed")
+        assert export is not None
+        return raw.call_i32_to_i32(call.raw, export, 0)
+    finally:
+        set_current(None)
+        call.close()
+
+
+def test_hash_seed_differs_between_requests_after_a_snapshot() -> None:
+    limits = Limits()
+    program = prepare("javascript", "module.exports = function (cb) { cb(null, 1); };", limits)
+    seeds = {hash_seed_after_a_call(program, limits) for _ in range(4)}
+    assert len(seeds) == 4
+
+
+def test_maps_from_the_snapshot_still_work_under_each_requests_seed() -> None:
+    limits = Limits()
+    source = """
+    const table = new Map(); const seen = new Set(); const weak = new WeakMap(); const key = {};
+    for (let i = 0; i < 2000; i++) { table.set("k" + i, i); seen.add(i * 7); }
+    weak.set(key, "w");
+    module.exports = function (cb) {
+      let hits = 0;
+      for (let i = 0; i < 2000; i++) if (table.get("k" + i) === i && seen.has(i * 7)) hits++;
+      table.delete("k0"); table.set("new", 1);
+      cb(null, {hits, size: table.size, weak: weak.get(key), has0: table.has("k0")});
+    };"""
+    program = prepare("javascript", source, limits)
+    for _ in range(3):
+        assert invoke(program, guest_request(), limits).value == {"hits": 2000, "size": 2000, "weak": "w", "has0": False}
