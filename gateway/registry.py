@@ -172,6 +172,12 @@ class Registry:
     def ping(self) -> None:
         self._query("SELECT 1")
 
+    def check_secret_key(self) -> None:
+        """``SecretBoxError`` unless the newest stored secrets decrypt with this registry's key."""
+        rows = self._query("SELECT secrets FROM versions ORDER BY id DESC LIMIT 1")
+        if rows:
+            self.box.open(bytes(rows[0]["secrets"]))
+
     # tenants
 
     def create_tenant(

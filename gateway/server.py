@@ -44,12 +44,15 @@ def banner(gateway: Gateway, url: str, out: TextIO) -> None:
         f"  token for tenant '{DEMO_TENANT}' (scopes {','.join(SCOPES)}; valid 24 h):",
         f"    export WASMTASK_URL={url}",
         f"    export WASMTASK_TOKEN={token}",
+        *([f"    export WASMTASK_ADMIN_KEY={keys.admin_key}   # for wasmtask tenants / token"]
+          if keys.admin_key_generated else []),
         "  try:",
         f'    curl -s -X POST "$WASMTASK_URL/api/run/{DEMO_TENANT}?name=you" -H "authorization: Bearer $WASMTASK_TOKEN"'
         " -H 'content-type: text/javascript' --data-binary @examples/webtask-ctx.js",
         f"    wasmtask deploy examples/worker.js --tenant {DEMO_TENANT} --name hello"
         f' && curl -s "$WASMTASK_URL/run/{DEMO_TENANT}/hello?name=you"',
-        f"    wasmtask logs --tenant {DEMO_TENANT}   # live logs (or: curl -N $WASMTASK_URL/api/logs/{DEMO_TENANT} ...)",
+        f"    wasmtask logs --tenant {DEMO_TENANT}"
+        f'   # or: curl -N -H "authorization: Bearer $WASMTASK_TOKEN" $WASMTASK_URL/api/logs/{DEMO_TENANT}',
     ]
     print("\n".join(lines), file=out, flush=True)
 

@@ -34,6 +34,7 @@ class Gateway:
         self.settings = settings
         self.keys: Keys = load_keys(settings)
         self.registry = Registry(settings.data_dir / REGISTRY_FILE, SecretBox(self.keys.secret_key))
+        self.registry.check_secret_key()  # a changed WASMTASK_SECRET_KEY fails here, not at the first call
         self.admission = Admission(
             max_isolates=settings.max_isolates,
             queue_depth=settings.queue_depth,
@@ -45,6 +46,7 @@ class Gateway:
         self.logs = LogHub()
         self.stream_logs = logs_endpoint(self.logs)
         self._tenants: dict[str, Tenant] = {}
+        self.runtime_loaded = False
 
     def close(self) -> None:
         self.logs.close_subscriptions()
@@ -138,14 +140,15 @@ class Gateway:
             self.registry.ping()
         except Exception as exc:  # any failure means "not ready"; reported, not swallowed
             problems["registry"] = f"{type(exc).__name__}: {exc}"
-        if JavaScriptRuntime._shared is None:
-            problems["javascript_runtime"] = "not loaded"
+        if not self.runtime_loaded:
+            problems["javascript_runtime"] = "not loaded (build it with `make runtime`)"
         return problems
 
     def load_runtime(self) -> None:
         """Compile (or load from the module cache) the JS runtime now, not at the first call."""
         try:
             JavaScriptRuntime.shared()
+            self.runtime_loaded = True
         except RuntimeMissing as exc:
             logger.warning("%s; JavaScript functions will fail with runtime_unavailable", exc)
 

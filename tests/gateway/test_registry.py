@@ -129,3 +129,13 @@ def test_deleting_a_tenant_deletes_its_functions(tmp_path: Path) -> None:
 
     with pytest.raises(NotFound):
         registry.current("acme", "f")
+
+
+def test_a_changed_secret_key_is_caught_at_open(tmp_path: Path) -> None:
+    registry = with_tenant(tmp_path)
+    registry.deploy("acme", "f", spec("code"))
+    registry.close()
+
+    open_registry(tmp_path).check_secret_key()
+    with pytest.raises(SecretBoxError):
+        open_registry(tmp_path, Fernet.generate_key().decode()).check_secret_key()

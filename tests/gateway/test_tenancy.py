@@ -143,3 +143,13 @@ def test_an_unknown_tenant_is_not_found_for_the_admin(api: Api) -> None:
     response = api.http.get("/api/functions/nobody-here", headers=api.admin)
 
     assert (response.status_code, error_code(response)) == (404, "not_found")
+
+
+def test_deleting_a_tenant_removes_its_functions(api: Api, tenant: str, token: dict) -> None:
+    api.deployed(tenant, "f", PUBLIC, token)
+
+    deleted = api.http.delete(f"/api/tenants/{tenant}", headers=api.admin)
+
+    assert deleted.status_code == 200
+    assert error_code(api.http.get(f"/run/{tenant}/f")) == "not_found"
+    assert error_code(api.http.get(f"/api/functions/{tenant}", headers=token)) == "not_found"
