@@ -52,7 +52,9 @@ def load_or_create(path: Path, generate: Callable[[], str]) -> str:
 
 def load_keys(settings: Settings) -> Keys:
     data_dir = settings.data_dir
-    admin_key = settings.admin_key or load_or_create(data_dir / "admin.key", lambda: "wt_admin_" + secrets.token_urlsafe(24))
+    admin_key = settings.admin_key or load_or_create(
+        data_dir / "admin.key", lambda: "wt_admin_" + secrets.token_urlsafe(24)
+    )
     jwt_secret = settings.jwt_secret or load_or_create(data_dir / "jwt.key", lambda: secrets.token_urlsafe(48))
     secret_key = settings.secret_key or load_or_create(data_dir / "secret.key", lambda: Fernet.generate_key().decode())
     if len(jwt_secret) < MIN_SECRET_CHARS or len(admin_key) < MIN_SECRET_CHARS:

@@ -17,7 +17,7 @@ class Metrics:
     def __init__(self, in_flight: Callable[[], float]) -> None:
         self.registry = CollectorRegistry()
         self.invocations = Counter(
-            "wasmtask_invocations", "Function invocations by kind (run, edge) and outcome code ('ok' or an error code).",
+            "wasmtask_invocations", "Invocations by kind (run, edge) and outcome code ('ok' or an error code).",
             ["kind", "code"], registry=self.registry,
         )
         self.errors = Counter(

@@ -125,7 +125,9 @@ class Gateway:
         self, tenant: Tenant, language: str, code: bytes, limits: Limits, *, snapshot: bool
     ) -> Program:
         """Validate and compile on a worker thread, inside the tenant's concurrency share."""
-        return await self.admission.run(tenant.name, tenant.concurrency, prepare_program, language, code, limits, snapshot)
+        return await self.admission.run(
+            tenant.name, tenant.concurrency, prepare_program, language, code, limits, snapshot
+        )
 
     async def _prepare_version(self, version: FunctionVersion) -> Program:
         tenant = await self.tenant(version.tenant)

@@ -40,7 +40,9 @@ def test_a_deploy_makes_a_new_current_version(tmp_path: Path) -> None:
     assert [v["current"] for v in registry.list_versions("acme", "f")] == [False, True]
 
 
-def test_a_deploy_that_fails_midway_leaves_the_previous_version(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_a_deploy_that_fails_midway_leaves_the_previous_version(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     registry = with_tenant(tmp_path)
     registry.deploy("acme", "f", spec("old"))
 

@@ -12,7 +12,9 @@ import httpx
 from tests.gateway.support import Api, ProcessServer
 
 SECRET = "restart-secret-value-42"
-OLD = """module.exports = function (ctx, cb) { cb(null, { version: "old", secret_ok: ctx.secrets.KEY === "%s" }); };""" % SECRET
+OLD = """
+module.exports = function (ctx, cb) { cb(null, { version: "old", secret_ok: ctx.secrets.KEY === "%s" }); };
+""" % SECRET
 # top-level code that takes ~3 s of wall-clock time to initialise (at deploy, before the snapshot)
 SLOW_NEW = """
 const until = Date.now() + 3000; while (Date.now() < until) {}

@@ -14,6 +14,7 @@ from tests.gateway.support import Api, ThreadServer, error_code
 
 PRIVATE = "module.exports = function (cb) { cb(null, 'b-private'); };"
 PUBLIC = "module.exports = function (cb) { cb(null, 'b-public'); };"
+OVERWRITE = "module.exports = function (cb) { cb(null, 'written by A'); };"
 
 
 @pytest.fixture
@@ -30,8 +31,8 @@ def cross_tenant_requests(b: str) -> list[tuple[str, str, dict]]:
         ("GET", f"/api/functions/{b}", {}),
         ("GET", f"/api/functions/{b}/private", {}),
         ("GET", f"/api/functions/{b}/private/versions", {}),
-        ("PUT", f"/api/functions/{b}/private", {"json": {"code": "module.exports = function (cb) { cb(null, 'A'); };"}}),
-        ("PUT", f"/api/functions/{b}/new", {"json": {"code": "module.exports = function (cb) { cb(null, 'A'); };"}}),
+        ("PUT", f"/api/functions/{b}/private", {"json": {"code": OVERWRITE}}),
+        ("PUT", f"/api/functions/{b}/new", {"json": {"code": OVERWRITE}}),
         ("DELETE", f"/api/functions/{b}/private", {}),
         ("DELETE", f"/api/functions/{b}/public", {}),
         ("POST", f"/api/run/{b}", {"content": PUBLIC, "headers": {"content-type": "text/javascript"}}),
