@@ -29,12 +29,12 @@ async def invoke_function(request: Request) -> Response:
     tenant_name = check_name(request.path_params["tenant"], "tenant name")
     name = check_name(request.path_params["name"], "function name")
     tenant = await gateway.tenant(tenant_name)
+    decision = gateway.take_rate(tenant)  # before the lookup: a flood of unknown names costs the tenant's bucket
     deployed = await gateway.programs.get(tenant.name, name)
     version = deployed.version
     principal = None
     if version.auth == "token":
         principal = authorize(gateway.principal(request.headers), tenant.name, "run")
-    decision = gateway.take_rate(tenant)
     body = await read_body(request, gateway.settings.max_body_bytes)
     limits = version.limits.capped_by(gateway.ceiling(tenant, principal))
     guest_request = guest_request_from(

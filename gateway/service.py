@@ -6,6 +6,7 @@ Routes reach it as ``request.app.state.gateway``. Nothing here knows Starlette r
 from __future__ import annotations
 
 import logging
+from collections import OrderedDict
 from typing import Any, Mapping
 
 import anyio.to_thread
@@ -13,7 +14,7 @@ import anyio.to_thread
 from gateway.admission import Admission
 from gateway.auth import Principal, authenticate
 from gateway.config import Settings
-from gateway.errors import GatewayError, InvalidRequest, RateLimited, RuntimeUnavailable
+from gateway.errors import GatewayError, InvalidRequest, NotFound, RateLimited, RuntimeUnavailable
 from gateway.keys import Keys, load_keys
 from gateway.logs import LogHub, logs_endpoint
 from gateway.metrics import Metrics
@@ -27,6 +28,7 @@ from isolates.javascript import JavaScriptRuntime, RuntimeMissing
 logger = logging.getLogger("wasmtask.gateway")
 
 REGISTRY_FILE = "registry.sqlite3"
+MISSING_TENANTS_REMEMBERED = 4096
 
 
 class Gateway:
@@ -46,6 +48,8 @@ class Gateway:
         self.logs = LogHub()
         self.stream_logs = logs_endpoint(self.logs)
         self._tenants: dict[str, Tenant] = {}
+        # names looked up and not found: requests for them cost no registry query until a create
+        self._missing_tenants: OrderedDict[str, None] = OrderedDict()
         self.runtime_loaded = False
 
     def close(self) -> None:
@@ -70,11 +74,21 @@ class Gateway:
         """The tenant (cached in memory: tenants change only through this process); ``NotFound`` if none."""
         tenant = self._tenants.get(name)
         if tenant is None:
-            tenant = await anyio.to_thread.run_sync(self.registry.get_tenant, name)
+            if name in self._missing_tenants:
+                raise NotFound(f"no tenant {name!r}")
+            try:
+                tenant = await anyio.to_thread.run_sync(self.registry.get_tenant, name)
+            except NotFound:
+                self._missing_tenants[name] = None
+                while len(self._missing_tenants) > MISSING_TENANTS_REMEMBERED:
+                    self._missing_tenants.popitem(last=False)
+                raise
             self._tenants[name] = tenant
         return tenant
 
     def forget_tenant(self, name: str) -> None:
+        """Drop what is cached about a tenant (after it was created or deleted)."""
+        self._missing_tenants.pop(name, None)
         self._tenants.pop(name, None)
         self.programs.forget_tenant(name)
         self.rate_limiter.forget(name)

@@ -154,3 +154,12 @@ def test_deleting_a_tenant_removes_its_functions(api: Api, tenant: str, token: d
     assert deleted.status_code == 200
     assert error_code(api.http.get(f"/run/{tenant}/f")) == "not_found"
     assert error_code(api.http.get(f"/api/functions/{tenant}", headers=token)) == "not_found"
+
+
+def test_a_tenant_created_after_a_miss_is_found(api: Api) -> None:
+    name = "late-tenant-" + str(int(time.time() * 1000))
+    assert error_code(api.http.get(f"/run/{name}/f")) == "not_found"
+
+    api.create_tenant(name)
+
+    assert api.http.get(f"/api/tenants/{name}", headers=api.admin).status_code == 200
