@@ -3,7 +3,7 @@
 JSON shape::
 
     {"code": "...",              # source text (or "code_base64" for a .wasm binary)
-     "language": "javascript",   # or "wasm" (also "js", "wat")
+     "language": "javascript",   # or wasm, c, zig, rust, assemblyscript, python (isolates.LANGUAGES)
      "limits": {"fuel": ..., "memory_bytes": ..., "wall_clock_ms": ...},
      "secrets": {"API_KEY": "..."},  # deploy only; omitted: keep the current ones
      "allowed_hosts": ["https://api.example.com"],
@@ -22,6 +22,8 @@ from typing import Any
 from gateway.errors import InvalidRequest, UnsupportedMediaType
 from gateway.http import parse_json_object
 from gateway.registry import AUTH_MODES
+from isolates import normalize_language
+from isolates.functions import LANGUAGE_ALIASES
 
 SOURCE_MEDIA_TYPES = {
     "": "javascript",
@@ -33,7 +35,6 @@ SOURCE_MEDIA_TYPES = {
     "application/wasm": "wasm",
 }
 JSON_MEDIA_TYPES = ("application/json",)
-LANGUAGES = {"javascript": "javascript", "js": "javascript", "wasm": "wasm", "wat": "wasm"}
 
 SECRET_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,63}$")
 MAX_VARIABLES = 64  # secrets, and env entries, per function
@@ -65,9 +66,9 @@ def read_code_request(media_type: str, body: bytes, allowed_fields: frozenset[st
     if unknown:
         raise InvalidRequest(f"unknown fields: {', '.join(sorted(unknown))}")
     language = data.get("language", "javascript")
-    if not isinstance(language, str) or language.lower() not in LANGUAGES:
-        raise InvalidRequest(f"language must be one of {', '.join(sorted(LANGUAGES))}")
-    return CodeRequest(LANGUAGES[language.lower()], _code(data), data)
+    if not isinstance(language, str) or language.lower() not in LANGUAGE_ALIASES:
+        raise InvalidRequest(f"language must be one of {', '.join(sorted(LANGUAGE_ALIASES))}")
+    return CodeRequest(normalize_language(language), _code(data), data)
 
 
 def _code(data: dict[str, Any]) -> bytes:

@@ -12,7 +12,8 @@ from host_api.log import LogRecord
 from host_api.request import guest_request
 from isolates import IsolateError, Limits, invoke, prepare
 
-LANGUAGE_BY_SUFFIX = {".js": "javascript", ".mjs": "javascript", ".cjs": "javascript", ".wasm": "wasm", ".wat": "wasm"}
+LANGUAGE_BY_SUFFIX = {".js": "javascript", ".mjs": "javascript", ".cjs": "javascript", ".wasm": "wasm", ".wat": "wasm",
+                      ".c": "c", ".zig": "zig", ".rs": "rust", ".ts": "assemblyscript", ".py": "python"}
 
 
 def language_for(path: Path) -> str:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from tests.gateway.support import Api, error_code
+from tests.gateway.support import REPO, Api, error_code
 
 WEBTASK = """
 module.exports = function (ctx, cb) {
@@ -230,3 +230,19 @@ def test_ad_hoc_run_of_a_wat_module(api: Api, tenant: str, token: dict) -> None:
 
     assert response.status_code == 200, response.text
     assert response.json() == 42
+
+
+def test_a_c_function_is_built_at_deploy(api: Api, tenant: str, token: dict) -> None:
+    source = (REPO / "examples" / "c" / "hello.c").read_text()
+
+    deployed = api.deployed(tenant, "c", source, token, language="c")
+    response = api.http.get(f"/run/{tenant}/c?name=gateway")
+
+    assert deployed["language"] == "c"
+    assert response.json() == {"hello": "gateway", "method": "GET", "language": "c"}
+
+
+def test_an_unknown_language_is_an_invalid_request(api: Api, tenant: str, token: dict) -> None:
+    response = api.deploy(tenant, "f", "print 1", token, language="cobol")
+
+    assert (response.status_code, error_code(response)) == (400, "invalid_request")
