@@ -31,3 +31,21 @@ bench: runtime
 
 clean:
 	rm -rf build .pytest_cache
+
+# --- deploy: the host layer (deploy/, tests/deploy; see deploy/README.md) ---
+.PHONY: test-deploy test-docker docker-image
+
+# Egress ruleset in network namespaces, cgroup limits through deploy/launch.py,
+# config checks. Needs root (skips otherwise); installs nftables if missing. Seconds.
+test-deploy: runtime
+	$(PY) -m pytest tests/deploy
+
+# The real image in a private dockerd: installs docker.io and debootstrap if
+# missing, builds deploy/Dockerfile, checks /healthz, limits and egress. Minutes.
+test-docker: $(STAMP)
+	WASMTASK_DOCKER_TESTS=1 $(PY) -m pytest tests/deploy -m docker --durations=5
+
+# The image with this machine's Docker: a local base image, then a clean build.
+docker-image:
+	deploy/make-base-image.sh wasmtask-base:bookworm
+	deploy/build-image.sh wasmtask:latest
