@@ -93,7 +93,7 @@ async def delete_tenant(request: Request) -> Response:
     name = check_name(request.path_params["tenant"], "tenant name")
     await anyio.to_thread.run_sync(gateway.registry.delete_tenant, name)
     gateway.forget_tenant(name)
-    gateway.logs.close_subscriptions(name)
+    gateway.logs.forget(name)
     return JSONResponse({"deleted": True, "name": name})
 
 

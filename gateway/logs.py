@@ -176,6 +176,16 @@ class LogHub:
             subscription.close()
         return len(subscriptions)
 
+    def forget(self, tenant: str) -> int:
+        """End ``tenant``'s subscriptions and drop its replay buffer (a deleted tenant's
+        records must not reach a later tenant of the same name). Returns the streams closed."""
+        closed = self.close_subscriptions(tenant)
+        with self._lock:
+            stored = self._replays.pop(tenant, None)
+            if stored is not None:
+                self._replay_bytes -= stored.bytes
+        return closed
+
     def _remember(self, tenant: str, sequence: int, event: LogEvent, size: int) -> None:
         limits = self.limits
         if limits.replay_records <= 0 or size > limits.replay_bytes:

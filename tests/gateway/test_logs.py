@@ -403,3 +403,19 @@ def test_format_record_defuses_terminal_escapes_and_forged_lines() -> None:
     assert "\x1b" not in line and "\r" not in line
     assert line == '- INFO  \\x1b[2Jwiped\n    2023-01-01 INFO  fake\\x0d note="a b"'
     assert "\x1b[31m" in format_record({"level": "error", "msg": "boom"}, color=True)
+
+
+def test_forget_drops_the_replay_of_a_deleted_tenant() -> None:
+    import asyncio
+
+    async def scenario() -> list[object]:
+        hub = LogHub()
+        hub.publish("gone", {"msg": "old line"})
+        hub.forget("gone")
+        subscription = hub.subscribe("gone")
+        try:
+            return await subscription.next_batch(timeout=0.05)
+        finally:
+            subscription.close()
+
+    assert asyncio.run(scenario()) == []
