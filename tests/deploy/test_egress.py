@@ -178,7 +178,7 @@ def test_guest_fetch_allowed_by_a_misconfigured_app_allow_list_is_stopped_by_the
 
     def guest_fetches() -> dict[str, dict]:
         command = [sys.executable, str(netlab.HERE / "fetch_client.py"), "--gateway", f"http://{netlab.SERVICE_ADDRESS}:8080",
-                   "--admin-key", ADMIN_KEY, "--wall-clock-ms", "3000",
+                   "--admin-key", ADMIN_KEY, "--wall-clock-ms", "2000",
                    *[a for host in misconfigured for a in ("--allowed-host", host)], allowed, metadata, private]
         return json.loads(netlab.run(*clean.exec_in(clean.world, *command)).stdout)
 
