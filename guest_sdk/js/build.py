@@ -81,7 +81,10 @@ def unpack_sources(sdist: Path, into: Path) -> Path:
             for member in archive.getmembers():
                 if member.isfile() and member.name.startswith(prefix) and "/" not in member.name[len(prefix):]:
                     member.name = member.name[len(prefix):]
-                    archive.extract(member, target, filter="data")
+                    if hasattr(tarfile, "data_filter"):  # Python >= 3.11.4 (Debian's 3.11.2 lacks it)
+                        archive.extract(member, target, filter="data")
+                    else:
+                        archive.extract(member, target)
     return target
 
 
