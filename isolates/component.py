@@ -15,6 +15,7 @@ component InstancePre in wasmtime-py) plus ~0.7 ms in ``handle``, and ~0.4 M fue
 
 from __future__ import annotations
 
+import ctypes
 import hashlib
 import threading
 import time
@@ -28,7 +29,16 @@ from host_api import abi
 from host_api.log import CallLog
 from isolates.call_context import CallContext, Fetcher, current, set_current
 from isolates.engine import Engine, deadline_ticks
-from isolates.errors import GuestError, InvalidCode, IsolateError, MemoryLimitExceeded, OutputLimitExceeded
+from isolates.errors import (
+    CpuLimitExceeded,
+    GuestError,
+    InvalidCode,
+    IsolateError,
+    MemoryLimitExceeded,
+    OutputLimitExceeded,
+    StackOverflow,
+    Timeout,
+)
 from isolates.invoke import InvokeResult, result_from_reply, trap_error
 from isolates.limits import Limits
 from isolates.module_cache import default_cache_dir
@@ -150,6 +160,38 @@ def _fuel_used(store: wasmtime.Store, limits: Limits) -> int:
         return limits.fuel
 
 
+def trap_code_of(error: wasmtime.WasmtimeError) -> wasmtime.TrapCode | None:
+    """The trap code inside a component call's error, or None when it is not a trap.
+
+    wasmtime-py raises component traps as a plain WasmtimeError (no trap code).
+    In the C API ``wasmtime_error_t`` and ``wasm_trap_t`` are the same type (one
+    anyhow error: ``wasmtime_error_delete`` and ``wasm_trap_delete`` are one
+    symbol), so ``wasmtime_trap_code`` reads the code from the error's pointer.
+    Measured: an exhausted-fuel call gives OUT_OF_FUEL.
+    """
+    from wasmtime import _ffi as ffi
+
+    code = ffi.wasmtime_trap_code_t()
+    trap = ctypes.cast(error.ptr(), ctypes.POINTER(ffi.wasm_trap_t))
+    if not ffi.wasmtime_trap_code(trap, ctypes.byref(code)):
+        return None
+    return wasmtime.TrapCode(code.value)
+
+
+def call_error(error: wasmtime.WasmtimeError) -> IsolateError:
+    """The typed error for a failed component call (isolates.invoke.trap_error's twin)."""
+    code = trap_code_of(error)
+    if code == wasmtime.TrapCode.OUT_OF_FUEL:
+        return CpuLimitExceeded("the call ran out of fuel (CPU limit)")
+    if code == wasmtime.TrapCode.INTERRUPT:
+        return Timeout("the call passed its wall-clock deadline")
+    if code == wasmtime.TrapCode.STACK_OVERFLOW:
+        return StackOverflow("the guest overflowed the Wasm stack")
+    message = str(error).strip()
+    cause = message.rsplit("Caused by:", 1)[-1].strip().splitlines()[0] if "Caused by:" in message else message.splitlines()[0]
+    return GuestError(f"the guest trapped: {cause}" if code is not None else f"wasm error: {cause}")
+
+
 def _instantiation_error(exc: wasmtime.WasmtimeError) -> IsolateError:
     message = str(exc)
     if "memory" in message and ("limit" in message or "minimum" in message or "resource" in message):
@@ -185,7 +227,7 @@ def invoke_component(
         except wasmtime.Trap as trap:
             raise trap_error(trap) from trap
         except wasmtime.WasmtimeError as exc:
-            raise _instantiation_error(exc) from exc
+            raise (call_error(exc) if trap_code_of(exc) is not None else _instantiation_error(exc)) from exc
         handle = instance.get_func(store, EXPORT_HANDLE)
         if handle is None:
             raise InvalidCode(f"the component does not export {EXPORT_HANDLE}")
@@ -196,7 +238,7 @@ def invoke_component(
         except wasmtime.Trap as trap:
             raise trap_error(trap) from trap
         except wasmtime.WasmtimeError as exc:
-            raise GuestError(f"wasm error: {str(exc).splitlines()[0]}") from exc
+            raise call_error(exc) from exc
         _mark(phases, "call", started)
         if not isinstance(reply_text, str):
             raise GuestError("the guest returned no response")

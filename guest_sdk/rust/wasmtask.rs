@@ -142,6 +142,61 @@ macro_rules! entry {
 
 // ---- the ABI side (used by `entry!`) ------------------------------------------------------
 
+/// The system allocator, saying so in the log when the memory limit stops it (Rust
+/// then aborts: a trap, since wasm32 cannot unwind).
+struct LoggingAllocator;
+
+unsafe impl std::alloc::GlobalAlloc for LoggingAllocator {
+    unsafe fn alloc(&self, layout: std::alloc::Layout) -> *mut u8 {
+        let ptr = std::alloc::System.alloc(layout);
+        if ptr.is_null() {
+            log_out_of_memory(layout.size());
+        }
+        ptr
+    }
+
+    unsafe fn dealloc(&self, ptr: *mut u8, layout: std::alloc::Layout) {
+        std::alloc::System.dealloc(ptr, layout)
+    }
+
+    unsafe fn realloc(&self, ptr: *mut u8, layout: std::alloc::Layout, new_size: usize) -> *mut u8 {
+        let new_ptr = std::alloc::System.realloc(ptr, layout, new_size);
+        if new_ptr.is_null() {
+            log_out_of_memory(new_size);
+        }
+        new_ptr
+    }
+}
+
+#[global_allocator]
+static ALLOCATOR: LoggingAllocator = LoggingAllocator;
+
+/// Without allocating: "out of memory: an allocation of N bytes failed (memory limit)".
+fn log_out_of_memory(size: usize) {
+    let mut line = [0u8; 96];
+    let prefix = b"out of memory: an allocation of ";
+    let suffix = b" bytes failed (memory limit)";
+    line[..prefix.len()].copy_from_slice(prefix);
+    let mut length = prefix.len();
+    let mut digits = [0u8; 20];
+    let (mut count, mut rest) = (0, size);
+    loop {
+        digits[count] = b'0' + (rest % 10) as u8;
+        count += 1;
+        rest /= 10;
+        if rest == 0 {
+            break;
+        }
+    }
+    for index in (0..count).rev() {
+        line[length] = digits[index];
+        length += 1;
+    }
+    line[length..length + suffix.len()].copy_from_slice(suffix);
+    length += suffix.len();
+    unsafe { host::log(ERROR, line.as_ptr(), length) }
+}
+
 pub fn alloc(length: usize) -> *mut u8 {
     let mut buffer: Vec<u8> = Vec::with_capacity(length.max(1));
     let ptr = buffer.as_mut_ptr();

@@ -14,7 +14,7 @@ import importlib.util
 import sys
 from pathlib import Path
 
-from guest_sdk.toolchains.base import GUEST_SDK, BuildLimits, Toolchain
+from guest_sdk.toolchains.base import GUEST_SDK, BuildError, BuildLimits, Toolchain
 
 SDK = GUEST_SDK / "python"
 WORLD = "handler"
@@ -48,10 +48,22 @@ class PythonToolchain(Toolchain):
 
     def compile(self, workdir: Path, cache_dir: Path, limits: BuildLimits) -> bytes:
         self.copy_into(workdir, SDK / "app.py", SDK / "wasmtask.py")
-        self.run(
-            [sys.executable, "-c", COMPONENTIZE, "--wit-path", str(SDK / "wit"), "--world", WORLD, "--quiet",
-             "componentize", "app", "--python-path", ".", "--output", "guest.wasm"],
-            workdir,
-            limits,
-        )
+        try:
+            self.run(
+                [sys.executable, "-c", COMPONENTIZE, "--wit-path", str(SDK / "wit"), "--world", WORLD, "--quiet",
+                 "componentize", "app", "--python-path", ".", "--output", "guest.wasm"],
+                workdir,
+                limits,
+            )
+        except BuildError as exc:
+            raise BuildError(guest_traceback(str(exc))) from None
         return self.read_output(workdir, "guest.wasm")
+
+
+def guest_traceback(output: str) -> str:
+    """componentize-py wraps an error in the guest's top-level code twice: keep Python's own traceback."""
+    start = output.find("AssertionError: Traceback")
+    end = output.find("\n\nCaused by:")
+    if 0 <= start < end:
+        return output[start + len("AssertionError: ") : end].strip()
+    return output

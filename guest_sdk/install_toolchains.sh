@@ -1,0 +1,50 @@
+#!/usr/bin/env bash
+# Install the guest toolchains and check them: C and Zig (the ziglang wheel), Python
+# (componentize-py), Rust (Debian's rustc + wasm32 std + lld), AssemblyScript (npm, on Node 18+).
+#
+#   guest_sdk/install_toolchains.sh [PYTHON]     PYTHON: the project's interpreter (default .venv/bin/python)
+#
+# Idempotent: what is already there is left alone. Rust and Node come from apt (root, or sudo).
+# Ends with `python -m guest_sdk.toolchains`, which builds every example once and fails loudly.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+PY=${1:-.venv/bin/python}
+TOOLCHAINS_DIR=${WASMTASK_TOOLCHAINS_DIR:-build/toolchains}
+ASSEMBLYSCRIPT_VERSION="~0.28.0"   # keep in step with guest_sdk/toolchains/assemblyscript.py
+RUSTC=${WASMTASK_RUSTC:-/usr/bin/rustc}
+
+as_root() {
+    if [ "$(id -u)" = 0 ]; then "$@"; elif command -v sudo >/dev/null; then sudo "$@"; else
+        echo "install_toolchains: need root for: $*" >&2; return 1; fi
+}
+
+apt_install() {
+    echo "install_toolchains: apt-get install $*"
+    as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends "$@" >/dev/null 2>&1 || {
+        as_root apt-get update -qq >/dev/null
+        as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "$@"
+    }
+}
+
+# C, Zig, Python: the `build` extra of pyproject.toml (ziglang, componentize-py)
+if ! "$PY" -c "import ziglang, componentize_py" 2>/dev/null; then
+    "$PY" -m pip install --quiet -e '.[build]'
+fi
+
+# Rust: called by full path; rustup's toolchain (if any) lacks the wasm target
+if [ ! -x "$RUSTC" ] || [ ! -d "$("$RUSTC" --print sysroot 2>/dev/null)/lib/rustlib/wasm32-unknown-unknown" ]; then
+    apt_install rustc libstd-rust-dev-wasm32 lld
+fi
+
+# AssemblyScript: the npm package in $TOOLCHAINS_DIR/assemblyscript, run offline by node at deploy time
+if ! command -v node >/dev/null || ! command -v npm >/dev/null; then
+    apt_install nodejs npm
+fi
+if [ ! -f "$TOOLCHAINS_DIR/assemblyscript/node_modules/assemblyscript/bin/asc.js" ]; then
+    mkdir -p "$TOOLCHAINS_DIR/assemblyscript"
+    npm install --prefix "$TOOLCHAINS_DIR/assemblyscript" --no-audit --no-fund --loglevel=error \
+        "assemblyscript@$ASSEMBLYSCRIPT_VERSION"
+fi
+
+"$PY" -m guest_sdk.toolchains

@@ -1,0 +1,57 @@
+"""``python -m guest_sdk.toolchains``: which guest toolchains this machine has; build each example once.
+
+Exits non-zero when a toolchain is missing or an example does not build, so
+`make toolchains` (and CI) fail loudly. Building the examples also warms the
+compilers' own caches (zig's wasi-libc takes ~45 s the first time).
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import tempfile
+from pathlib import Path
+
+from guest_sdk.toolchains import TOOLCHAINS, BuildError, BuildTimedOut, ToolchainMissing
+from guest_sdk.toolchains.base import REPO
+
+EXAMPLES = {
+    "c": "examples/c/hello.c",
+    "zig": "examples/zig/hello.zig",
+    "rust": "examples/rust/hello.rs",
+    "assemblyscript": "examples/assemblyscript/hello.ts",
+    "python": "examples/python/hello.py",
+}
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m guest_sdk.toolchains", description=__doc__)
+    parser.add_argument("languages", nargs="*", default=list(TOOLCHAINS), help="default: all")
+    parser.add_argument("--no-build", action="store_true", help="only check that each toolchain is installed")
+    args = parser.parse_args(argv)
+    failures = 0
+    with tempfile.TemporaryDirectory(prefix="wasmtask-toolchains-") as cache:
+        for language in args.languages:
+            toolchain = TOOLCHAINS[language]
+            reason = toolchain.missing()
+            if reason:
+                print(f"{language:15} MISSING  {reason}")
+                failures += 1
+                continue
+            if args.no_build:
+                print(f"{language:15} ok       {toolchain.version()}")
+                continue
+            source = (REPO / EXAMPLES[language]).read_text()
+            try:
+                built = toolchain.build(source, Path(cache))
+            except (BuildError, BuildTimedOut, ToolchainMissing) as exc:
+                print(f"{language:15} FAILED   {EXAMPLES[language]}: {exc}")
+                failures += 1
+                continue
+            print(f"{language:15} ok       {EXAMPLES[language]} -> {len(built.wasm):,} bytes in {built.seconds:.1f} s"
+                  f"  ({toolchain.version()})")
+    return 1 if failures else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
