@@ -17,9 +17,12 @@ from __future__ import annotations
 
 import ctypes
 import hashlib
+import os
+import re
 import threading
 import time
-from typing import Any
+from types import SimpleNamespace
+from typing import Any, Callable
 
 import orjson
 import wasmtime
@@ -91,7 +94,11 @@ def prepare_component(language: str, wasm: bytes, build_key: str, *, engine: Eng
         image=None,
         init_config=None,
         run_initialize=False,
-        details={"component_bytes": len(wasm), "load_ms": round((time.perf_counter() - started) * 1000, 3)},
+        details={
+            "component_bytes": len(wasm),
+            "load_ms": round((time.perf_counter() - started) * 1000, 3),
+            "imports": component_imports(engine, component),
+        },
     )
 
 
@@ -127,20 +134,87 @@ def host_fetch(_store: Any, request_json: str) -> str:
     return orjson.dumps(answer).decode("utf-8")
 
 
+# ---- the WASI a component gets ----------------------------------------------------------
+# Not wasmtime's WASI p2 (Linker.add_wasip2): its blocking calls (poll, a clock's
+# subscribe, blocking stream reads) run on the host, where the epoch deadline
+# cannot interrupt them. Measured: time.sleep(5) under a 1 s deadline held the
+# thread 5 s. So a component gets clocks, randomness and an empty environment
+# from these host functions, and every other WASI import traps when called
+# (define_unknown_imports_as_traps): no files, sockets, stdio, sleeping or polling.
+
+MAX_RANDOM_BYTES = 1 << 20
+
+
+def _random_bytes(_store: Any, length: int) -> bytes:
+    if length > MAX_RANDOM_BYTES:
+        raise wasmtime.WasmtimeError(f"get-random-bytes of {length} bytes: the limit is {MAX_RANDOM_BYTES}")
+    return os.urandom(length)
+
+
+def _wall_clock_now(_store: Any) -> SimpleNamespace:
+    now = time.time_ns()
+    return SimpleNamespace(seconds=now // 1_000_000_000, nanoseconds=now % 1_000_000_000)
+
+
+# interface (without its @version) -> {function: implementation}
+WASI_FUNCTIONS: dict[str, dict[str, Callable[..., Any]]] = {
+    "wasi:clocks/wall-clock": {
+        "now": _wall_clock_now,
+        "resolution": lambda _store: SimpleNamespace(seconds=0, nanoseconds=1000),
+    },
+    "wasi:clocks/monotonic-clock": {
+        "now": lambda _store: time.monotonic_ns(),
+        "resolution": lambda _store: 1000,
+    },
+    "wasi:random/random": {
+        "get-random-bytes": _random_bytes,
+        "get-random-u64": lambda _store: int.from_bytes(os.urandom(8), "little"),
+    },
+    "wasi:cli/environment": {
+        "get-environment": lambda _store: [],
+        "get-arguments": lambda _store: [],
+        "initial-cwd": lambda _store: None,
+    },
+    "wasi:filesystem/preopens": {
+        "get-directories": lambda _store: [],
+    },
+}
+
 _linkers = threading.local()
 
 
-def thread_linker(engine: Engine) -> wc.Linker:
-    """This thread's component Linker: WASI p2 (no files, env, args or sockets) and the world's imports."""
-    linker = getattr(_linkers, "linker", None)
-    if linker is None or getattr(_linkers, "engine", None) is not engine:
-        linker = wc.Linker(engine.wasmtime)
-        linker.add_wasip2()
-        with linker.root() as root:
-            root.add_func(IMPORT_LOG, host_log)
-            root.add_func(IMPORT_FETCH, host_fetch)
-        _linkers.linker = linker
+def component_imports(engine: Engine, component: wc.Component) -> tuple[str, ...]:
+    with component.type as component_type:
+        return tuple(sorted(component_type.imports(engine.wasmtime)))
+
+
+def new_linker(engine: Engine, component: wc.Component) -> wc.Linker:
+    """A Linker with the world's imports, the WASI subset above, and traps for the rest."""
+    linker = wc.Linker(engine.wasmtime)
+    with linker.root() as root:
+        root.add_func(IMPORT_LOG, host_log)
+        root.add_func(IMPORT_FETCH, host_fetch)
+        for name in component_imports(engine, component):
+            functions = WASI_FUNCTIONS.get(name.split("@", 1)[0])
+            if functions:
+                with root.add_instance(name) as interface:
+                    for function, implementation in functions.items():
+                        interface.add_func(function, implementation)
+    linker.define_unknown_imports_as_traps(component)
+    return linker
+
+
+def thread_linker(engine: Engine, program: Program) -> wc.Linker:
+    """This thread's Linker for components with ``program``'s imports (all ours have the same)."""
+    linkers = getattr(_linkers, "by_imports", None)
+    if linkers is None or getattr(_linkers, "engine", None) is not engine:
+        linkers = _linkers.by_imports = {}
         _linkers.engine = engine
+    component: wc.Component = program.code  # type: ignore[assignment]
+    key = program.details.get("imports") or component_imports(engine, component)
+    linker = linkers.get(key)
+    if linker is None:
+        linker = linkers[key] = new_linker(engine, component)
     return linker
 
 
@@ -158,6 +232,9 @@ def _fuel_used(store: wasmtime.Store, limits: Limits) -> int:
         return limits.fuel - store.get_fuel()
     except wasmtime.WasmtimeError:
         return limits.fuel
+
+
+UNAVAILABLE_IMPORT = re.compile(r"unknown import: `([^`]+)` has not been defined")
 
 
 def trap_code_of(error: wasmtime.WasmtimeError) -> wasmtime.TrapCode | None:
@@ -189,6 +266,12 @@ def call_error(error: wasmtime.WasmtimeError) -> IsolateError:
         return StackOverflow("the guest overflowed the Wasm stack")
     message = str(error).strip()
     cause = message.rsplit("Caused by:", 1)[-1].strip().splitlines()[0] if "Caused by:" in message else message.splitlines()[0]
+    unavailable = UNAVAILABLE_IMPORT.search(cause)
+    if unavailable:
+        return GuestError(
+            f"the guest called {unavailable.group(1)}, which wasmtask does not provide"
+            " (no files, sockets, stdio, sleeping or polling)"
+        )
     return GuestError(f"the guest trapped: {cause}" if code is not None else f"wasm error: {cause}")
 
 
@@ -218,12 +301,11 @@ def invoke_component(
     store.set_fuel(limits.fuel)
     store.set_limits(memory_size=limits.memory_bytes)
     store.set_epoch_deadline(deadline_ticks(limits.wall_clock_ms))
-    store.set_wasi(wasmtime.WasiConfig())  # no args, env, preopens or stdio; clocks and randomness are real
     started = _mark(phases, "store", started)
     set_current(CallContext(log=log, fetcher=fetcher))
     try:
         try:
-            instance = thread_linker(engine).instantiate(store, program.code)  # type: ignore[arg-type]
+            instance = thread_linker(engine, program).instantiate(store, program.code)  # type: ignore[arg-type]
         except wasmtime.Trap as trap:
             raise trap_error(trap) from trap
         except wasmtime.WasmtimeError as exc:

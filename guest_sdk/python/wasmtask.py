@@ -202,7 +202,7 @@ def run(handler: Callable[[Request], Any], request_json: str) -> str:
         return _OUT_OF_MEMORY
     except RecursionError as error:
         return json.dumps(_error("stack_overflow", error))
-    except Exception as error:
+    except BaseException as error:  # SystemExit too: the call ends, the component does not exit
         return json.dumps(_error("guest_error", error))
     finally:
         for stream in (sys.stdout, sys.stderr):

@@ -11,7 +11,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from guest_sdk.toolchains.assemblyscript import AssemblyScriptToolchain
-from guest_sdk.toolchains.base import BuildError, BuildLimits, BuildTimedOut, Built, Toolchain, ToolchainMissing
+from guest_sdk.toolchains.base import BuildError, BuildKilled, BuildLimits, BuildTimedOut, Built, Toolchain, ToolchainMissing
 from guest_sdk.toolchains.c import CToolchain
 from guest_sdk.toolchains.python import PythonToolchain
 from guest_sdk.toolchains.rust import RustToolchain
@@ -38,6 +38,7 @@ def build(language: str, source: str, cache_dir: Path, limits: BuildLimits | Non
 __all__ = [
     "TOOLCHAINS",
     "BuildError",
+    "BuildKilled",
     "BuildLimits",
     "BuildTimedOut",
     "Built",

@@ -8,7 +8,7 @@ import re
 import shutil
 import tempfile
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from guest_sdk.toolchains.sandbox import BuildLimits, BuildTimedOut, Finished, run_limited
@@ -26,11 +26,15 @@ class BuildError(Exception):
     """The source does not build; the message is the compiler's output, trimmed."""
 
 
+class BuildKilled(BuildError):
+    """The compiler was killed by a signal (over a memory or CPU limit): not a property of the source."""
+
+
 class ToolchainMissing(Exception):
     """This machine lacks the compiler for a language (see guest_sdk/install_toolchains.sh)."""
 
 
-__all__ = ["BuildError", "BuildLimits", "BuildTimedOut", "Built", "Toolchain", "ToolchainMissing"]
+__all__ = ["BuildError", "BuildKilled", "BuildLimits", "BuildTimedOut", "Built", "Toolchain", "ToolchainMissing"]
 
 
 def toolchains_dir() -> Path:
@@ -112,14 +116,28 @@ class Toolchain:
         started = time.perf_counter()
         key = self.key(source)
         path = cache_dir / f"{self.language}-{key[:40]}.wasm"
+        failed = path.with_suffix(".error")  # the same source fails the same way: no second compile
         if path.exists():
             return Built(self.language, path.read_bytes(), key, path, True, time.perf_counter() - started)
+        if failed.exists():
+            raise BuildError(failed.read_text(encoding="utf-8"))
         with tempfile.TemporaryDirectory(prefix=f"wasmtask-build-{self.language}-") as temporary:
             workdir = Path(temporary)
             (workdir / self.source_name).write_text(source, encoding="utf-8")
-            wasm = self.compile(workdir, cache_dir, limits or self.limits)
+            try:
+                wasm = self.compile(workdir, cache_dir, limits or self.default_limits())
+            except BuildKilled:
+                raise
+            except BuildError as exc:
+                store_atomically(failed, str(exc).encode("utf-8"))
+                raise
         store_atomically(path, wasm)
         return Built(self.language, wasm, key, path, False, time.perf_counter() - started)
+
+    def default_limits(self) -> BuildLimits:
+        """``limits``, with the time limit from $WASMTASK_BUILD_TIMEOUT_S when set."""
+        timeout = os.environ.get("WASMTASK_BUILD_TIMEOUT_S")
+        return replace(self.limits, timeout_s=float(timeout)) if timeout else self.limits
 
     # helpers for subclasses
 
@@ -128,7 +146,7 @@ class Toolchain:
         if finished.returncode != 0:
             output = trim_output(finished.output, workdir)
             if finished.returncode < 0:
-                output = f"the compiler was killed by signal {-finished.returncode} (over its memory or CPU limit?)\n{output}"
+                raise BuildKilled(f"the compiler was killed by signal {-finished.returncode} (over its memory or CPU limit?)\n{output}")
             raise BuildError(output or f"the compiler failed with exit status {finished.returncode}")
         return finished
 

@@ -14,7 +14,7 @@ import importlib.util
 import sys
 from pathlib import Path
 
-from guest_sdk.toolchains.base import GUEST_SDK, BuildError, BuildLimits, Toolchain
+from guest_sdk.toolchains.base import GUEST_SDK, BuildError, BuildKilled, BuildLimits, Toolchain
 
 SDK = GUEST_SDK / "python"
 WORLD = "handler"
@@ -55,6 +55,8 @@ class PythonToolchain(Toolchain):
                 workdir,
                 limits,
             )
+        except BuildKilled:
+            raise
         except BuildError as exc:
             raise BuildError(guest_traceback(str(exc))) from None
         return self.read_output(workdir, "guest.wasm")
