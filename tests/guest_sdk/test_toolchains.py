@@ -1,0 +1,107 @@
+"""The deploy-time build: a limited subprocess, a temp dir, a cache keyed by everything that went in."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import time
+import uuid
+from pathlib import Path
+
+import pytest
+
+from guest_sdk.toolchains import TOOLCHAINS, BuildError, BuildLimits, BuildTimedOut, build
+from guest_sdk.toolchains.sandbox import run_limited
+from isolates import IsolateError, Limits, prepare
+from tests.guest_sdk.conftest import require_toolchain
+
+HELLO_C = '#include "wasmtask.h"\nvoid handle(const char *request) { wt_return_json("1"); }\n'
+
+
+def unique_c() -> str:
+    """C source no cache has seen."""
+    return HELLO_C + f"/* {uuid.uuid4()} */\n"
+
+
+def test_second_build_of_the_same_source_is_served_from_the_cache(tmp_path: Path) -> None:
+    require_toolchain("c")
+    source = unique_c()
+    first = build("c", source, tmp_path)
+    second = build("c", source, tmp_path)
+    assert (first.cached, second.cached) == (False, True)
+    assert first.wasm == second.wasm and first.wasm.startswith(b"\0asm")
+    assert build("c", source + "\n", tmp_path).key != first.key
+
+
+def test_a_failed_build_is_remembered(tmp_path: Path) -> None:
+    require_toolchain("c")
+    source = unique_c().replace("wt_return_json", "no_such_function")
+    with pytest.raises(BuildError) as first:
+        build("c", source, tmp_path)
+    started = time.monotonic()
+    with pytest.raises(BuildError) as second:
+        build("c", source, tmp_path)
+    assert time.monotonic() - started < 0.5
+    assert str(first.value) == str(second.value)
+    assert "no_such_function" in str(second.value)
+
+
+def test_build_over_its_time_limit_is_cpu_limit(monkeypatch: pytest.MonkeyPatch) -> None:
+    require_toolchain("c")
+    monkeypatch.setenv("WASMTASK_BUILD_TIMEOUT_S", "0.01")
+    with pytest.raises(IsolateError) as caught:
+        prepare("c", unique_c(), Limits())
+    assert caught.value.code == "cpu_limit"
+    assert "time limit" in caught.value.message
+
+
+def test_missing_toolchain_is_an_internal_error_not_the_users_fault(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("WASMTASK_RUSTC", "/nonexistent/rustc")
+    with pytest.raises(IsolateError) as caught:
+        prepare("rust", "fn main() {}", Limits())
+    assert caught.value.code == "internal_error"
+    assert "cannot build rust here" in caught.value.message
+
+
+def test_timeout_kills_the_compilers_children_too(tmp_path: Path) -> None:
+    script = "sleep 30 & echo $! > child.pid; wait"
+    started = time.monotonic()
+    with pytest.raises(BuildTimedOut):
+        run_limited(["sh", "-c", script], cwd=tmp_path, limits=BuildLimits(timeout_s=0.5))
+    assert time.monotonic() - started < 5
+    child = int((tmp_path / "child.pid").read_text())
+    deadline = time.monotonic() + 5
+    while Path(f"/proc/{child}").exists() and "Z" not in Path(f"/proc/{child}/stat").read_text().split()[2]:
+        assert time.monotonic() < deadline, "the compiler's child outlived the timeout"
+        time.sleep(0.05)
+
+
+def test_memory_limit_applies_to_the_compiler(tmp_path: Path) -> None:
+    finished = run_limited(
+        [sys.executable, "-c", "x = bytearray(512 << 20)"],
+        cwd=tmp_path,
+        limits=BuildLimits(memory_bytes=256 << 20, address_space_bytes=1 << 30),
+    )
+    assert finished.returncode != 0
+    assert "MemoryError" in finished.output
+
+
+def test_the_compiler_sees_none_of_the_servers_environment(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("WASMTASK_ADMIN_KEY", "do-not-leak")
+    finished = run_limited(["env"], cwd=tmp_path, limits=BuildLimits())
+    assert "do-not-leak" not in finished.output
+    assert "PATH=" in finished.output
+
+
+def test_make_toolchains_check_passes_here() -> None:
+    """What `make toolchains` ends with: every toolchain present (in CI this must hold)."""
+    for language in TOOLCHAINS:
+        require_toolchain(language)
+    finished = subprocess.run(
+        [sys.executable, "-m", "guest_sdk.toolchains", "--no-build"],
+        capture_output=True, text=True, timeout=120, cwd=Path(__file__).resolve().parents[2],
+        env={**os.environ},
+    )
+    assert finished.returncode == 0, finished.stdout + finished.stderr
+    assert finished.stdout.count(" ok ") == len(TOOLCHAINS)
