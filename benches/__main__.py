@@ -1,0 +1,228 @@
+"""`python -m benches` (`make bench`): every scenario in one run, side by side, written to benches/results/."""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import datetime
+import os
+import shutil
+import signal
+import sys
+import tempfile
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import NoReturn
+
+import httpx
+
+from benches import inprocess, machine, peers, plots, report, wrk
+from benches.gateway_server import GatewayUnavailable, GatewayUnderTest, settings as gateway_settings, uvicorn_call
+from benches.processes import ServerFailed
+from benches.wrk import LoadResult
+
+SCENARIOS = ("inprocess", "http", "deploy", "peers")
+CONCURRENCIES = (1, 8, 64)
+DEFAULT_OUT = Path(__file__).parent / "results"
+
+
+@dataclass(frozen=True)
+class Plan:
+    """How long each part runs: the full run stays under ~4 minutes on 2 cores, --quick about 1."""
+
+    duration_s: int  # one wrk run, per system, concurrency and round
+    rounds: int  # interleaved rounds per point; the report shows the median round and the spread
+    slow_duration_s: int  # SLOW_SYSTEMS: one round of this length (its c=64 answers take seconds)
+    warmup_s: int  # wrk, per system, at WARMUP_CONCURRENCY, before the measured runs
+    inprocess_calls: int  # per in-process scenario (after inprocess.measure's own 200 warm-up calls)
+    deploys: int  # cold deploys per deploy scenario
+
+
+FULL = Plan(duration_s=3, rounds=3, slow_duration_s=5, warmup_s=2, inprocess_calls=1000, deploys=5)
+QUICK = Plan(duration_s=2, rounds=1, slow_duration_s=2, warmup_s=1, inprocess_calls=200, deploys=3)
+WARMUP_CONCURRENCY = 8
+# Orders of magnitude slower than the rest: measured once per concurrency, not in every round.
+SLOW_SYSTEMS = frozenset({"node-spawn"})
+# The process-per-request peer keeps children running for a moment after wrk hangs up; let them finish.
+SETTLE_AFTER = {"node-spawn": 1.0}
+
+
+def parse_args(argv: list[str] | None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(prog="python -m benches", description=__doc__)
+    parser.add_argument("--quick", action="store_true", help="shorter runs (2 s per point, fewer calls)")
+    parser.add_argument("--only", type=_scenarios, default=SCENARIOS,
+                        help=f"comma-separated subset of {','.join(SCENARIOS)} (default: all)")
+    parser.add_argument("--out", type=Path, default=DEFAULT_OUT, help=f"output directory (default: {DEFAULT_OUT})")
+    return parser.parse_args(argv)
+
+
+def _scenarios(text: str) -> tuple[str, ...]:
+    chosen = tuple(part.strip() for part in text.split(",") if part.strip())
+    unknown = [name for name in chosen if name not in SCENARIOS]
+    if unknown or not chosen:
+        raise argparse.ArgumentTypeError(f"unknown scenario(s) {unknown}; choose from {','.join(SCENARIOS)}")
+    return chosen
+
+
+def say(message: str) -> None:
+    print(f"[bench {time.strftime('%H:%M:%S')}] {message}", file=sys.stderr, flush=True)
+
+
+def _terminate(signum: int, frame: object) -> NoReturn:
+    raise SystemExit(128 + signum)  # unwind through every `finally`: servers get stopped
+
+
+def run_inprocess(plan: Plan, results: report.Results) -> None:
+    say(f"in-process: {len(inprocess.SCENARIOS)} scenarios x {plan.inprocess_calls} calls")
+    try:
+        results.inprocess = inprocess.run(calls=plan.inprocess_calls)
+    except Exception as error:  # a broken runtime must not hide the HTTP results; the reason is reported
+        results.skipped["inprocess"] = f"{type(error).__name__}: {error}"
+
+
+def start_gateway(stack: contextlib.ExitStack, work_dir: Path, plan: Plan, only: tuple[str, ...],
+                  results: report.Results, targets: dict[str, str]) -> None:
+    say("wasmtask: starting the gateway")
+    try:
+        gateway = stack.enter_context(GatewayUnderTest(work_dir))
+        results.conditions["bench tenant concurrency"] = gateway.tenant.get("concurrency", "?")
+        if "deploy" in only:
+            say(f"deploy: {plan.deploys} cold deploys per scenario")
+            for scenario in ("hello-world", "workers-hello"):
+                results.deploy.append(gateway.measure_deploys(scenario, inprocess.SCENARIOS[scenario][0],
+                                                              plan.deploys))
+        if "http" in only:
+            gateway.deploy("hello", inprocess.SCENARIOS["workers-hello"][0])
+            gateway.call("hello")
+            targets["wasmtask"] = gateway.url("hello")
+    except (ServerFailed, GatewayUnavailable, httpx.HTTPError) as error:
+        scenarios = [scenario for scenario in ("http", "deploy") if scenario in only]
+        results.skipped[f"wasmtask ({', '.join(scenarios)})"] = f"gateway not available: {error}"
+
+
+def start_peers(stack: contextlib.ExitStack, work_dir: Path, hello_js: Path, results: report.Results,
+                targets: dict[str, str]) -> None:
+    for name in peers.PEERS:
+        say(f"peer {name}: starting")
+        try:
+            server = peers.start(name, work_dir, hello_js)
+        except (peers.PeerUnavailable, ServerFailed) as error:
+            results.skipped[name] = str(error)
+            continue
+        stack.callback(server.stop)
+        targets[name] = server.url + "/"
+
+
+def run_load(wrk_path: str, lua: Path, plan: Plan, targets: dict[str, str], results: report.Results) -> None:
+    for system, url in list(targets.items()):
+        say(f"warm-up {system}: {plan.warmup_s} s at c={WARMUP_CONCURRENCY}")
+        try:
+            wrk.run(wrk_path, lua, url, system=system, concurrency=WARMUP_CONCURRENCY, duration_s=plan.warmup_s)
+        except (RuntimeError, ValueError, OSError) as error:
+            results.skipped[system] = f"warm-up failed: {error}"
+            del targets[system]
+        time.sleep(SETTLE_AFTER.get(system, 0.0))
+    # Rounds, each interleaved (every system at c=1, then at c=8, ...), so a change in the machine's load
+    # (it is shared) hits all systems alike; each point reports its median round.
+    runs: dict[tuple[str, int], list[LoadResult]] = {}
+    for round_index in range(plan.rounds):
+        for concurrency in CONCURRENCIES:
+            for system, url in targets.items():
+                slow = system in SLOW_SYSTEMS
+                if slow and round_index > 0:
+                    continue
+                try:
+                    result = wrk.run(wrk_path, lua, url, system=system, concurrency=concurrency,
+                                     duration_s=plan.slow_duration_s if slow else plan.duration_s,
+                                     load_average=round(machine.load_average(), 2))
+                except (RuntimeError, ValueError, OSError) as error:
+                    results.skipped[f"{system} c={concurrency} round {round_index + 1}"] = f"wrk failed: {error}"
+                    continue
+                runs.setdefault((system, concurrency), []).append(result)
+                say(f"round {round_index + 1}/{plan.rounds} {system:>10} c={concurrency:<3} "
+                    f"{result.ok_per_second:>10,.1f} req/s  p50 {result.p50_ms:.2f} ms  p99 {result.p99_ms:.2f} ms  "
+                    f"errors {result.non_2xx + sum(result.socket_errors.values())}")
+                time.sleep(SETTLE_AFTER.get(system, 0.0))
+    results.load = [wrk.median_round(point) for point in runs.values()]
+    during = [r.load_average for point in runs.values() for r in point if r.load_average is not None]
+    if during:
+        results.conditions["1-min load average at the start of each wrk run (ours included: server + wrk)"] = (
+            f"{min(during):.2f} to {max(during):.2f}")
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
+    plan = QUICK if args.quick else FULL
+    signal.signal(signal.SIGTERM, _terminate)
+    started_at = time.monotonic()
+    out_dir: Path = args.out
+    log_dir = out_dir / "logs"
+    shutil.rmtree(log_dir, ignore_errors=True)
+    work_dir = Path(tempfile.mkdtemp(prefix="wasmtask-bench-"))
+    say("sampling the machine's background load (1 s)")
+    load_before = tuple(round(value, 2) for value in os.getloadavg())
+    busy_before = machine.busy_fraction(1.0)
+    results = report.Results(
+        started=datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
+        machine={},
+        conditions={
+            "mode": "quick" if args.quick else "full",
+            "load average before (1/5/15 min)": " / ".join(f"{v:.2f}" for v in load_before),
+            "CPU busy before start (1 s sample, all CPUs)": f"{busy_before:.0%}",
+        },
+    )
+    try:
+        if "inprocess" in args.only:
+            run_inprocess(plan, results)
+        http_wanted = [s for s in ("http", "peers") if s in args.only]
+        wrk_path: str | None = None
+        if http_wanted:
+            try:
+                wrk_path = wrk.find_wrk()
+            except wrk.WrkMissing as error:
+                for scenario in http_wanted:
+                    results.skipped[scenario] = str(error)
+        if wrk_path:
+            results.conditions.update({
+                "wrk": f"{plan.rounds} interleaved round(s) of {plan.duration_s} s per point, median round shown "
+                       f"({', '.join(sorted(SLOW_SYSTEMS))}: 1 round of {plan.slow_duration_s} s); "
+                       f"{wrk.WRK_THREADS} thread, timeout {wrk.WRK_TIMEOUT}, warm-up {plan.warmup_s} s "
+                       f"at c={WARMUP_CONCURRENCY} per system",
+            })
+        hello_js = work_dir / "hello.js"
+        hello_js.write_text(inprocess.SCENARIOS["workers-hello"][0] + "\n")
+        targets: dict[str, str] = {}
+        with contextlib.ExitStack() as stack:
+            if "deploy" in args.only or ("http" in args.only and wrk_path):
+                results.conditions["gateway"] = gateway_settings()
+                results.conditions["gateway uvicorn call (bare Starlette mirrors it)"] = f"`{uvicorn_call()}`"
+                start_gateway(stack, work_dir, plan, args.only, results, targets)
+            if "peers" in args.only and wrk_path:
+                start_peers(stack, work_dir, hello_js, results, targets)
+            if wrk_path and targets:
+                run_load(wrk_path, wrk.write_lua(work_dir), plan, targets, results)
+            # Keep the servers' logs with the results (before the ExitStack stops them and the work dir goes).
+            log_dir.mkdir(parents=True, exist_ok=True)
+            for log in work_dir.glob("*.log"):
+                shutil.copy(log, log_dir / log.name)
+    finally:
+        shutil.rmtree(work_dir, ignore_errors=True)
+    node = peers.node_binary()
+    workerd_path = peers.NODE_PREFIX / "node_modules" / ".bin" / "workerd"
+    results.machine = machine.describe(node, str(workerd_path) if workerd_path.exists() else None, shutil.which("wrk"))
+    results.conditions["load average after (1/5/15 min)"] = " / ".join(f"{v:.2f}" for v in os.getloadavg())
+    results.conditions["run took"] = f"{time.monotonic() - started_at:.0f} s"
+    paths = report.write(results, out_dir)
+    try:
+        pictures = plots.write(results.load, out_dir)
+    except plots.PlotsUnavailable as error:
+        pictures = []
+        say(f"no plots: {error}")
+    print(report.markdown(results))
+    say("wrote " + ", ".join(str(p) for p in [*paths.values(), *pictures]))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
