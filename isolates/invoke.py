@@ -66,12 +66,12 @@ class Call:
         self.context = context
         self.phases_us: dict[str, float] = {}
         started = time.perf_counter_ns()
-        store = wasmtime.Store(engine.wasmtime)
+        store = raw.RawStore(engine.wasmtime)
         store.set_fuel(limits.fuel)
-        store.set_limits(memory_size=limits.memory_bytes)
+        store.limit_memory(limits.memory_bytes)
         store.set_epoch_deadline(deadline_ticks(limits.wall_clock_ms))
         self.store = store
-        self.raw = store._context()
+        self.raw = store.context
         self._mark("store", started)
 
     def _mark(self, phase: str, started_ns: int) -> None:

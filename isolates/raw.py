@@ -13,7 +13,71 @@ import ctypes
 from ctypes import byref
 
 import wasmtime
-from wasmtime import _ffi as ffi
+from wasmtime import _bindings, _ffi as ffi
+
+# The GIL. ctypes releases it around every foreign call of a CDLL, which is what
+# wasmtime-py uses: ~20 releases per call, and with two threads each one can
+# hand the GIL over (measured: two threads invoking gave fewer calls/s than
+# one). Here only the calls that run guest code release it; the short
+# bookkeeping calls (store, fuel, exports, memory) keep it, through a PyDLL
+# view of the same library.
+_HOLDING_GIL = ctypes.PyDLL(ffi.dll._name, handle=ffi.dll._handle)
+
+
+def _holding_gil(name: str):  # type: ignore[no-untyped-def]
+    releasing = getattr(_bindings, "_" + name)
+    function = getattr(_HOLDING_GIL, name)
+    function.argtypes = releasing.argtypes
+    function.restype = releasing.restype
+    return function
+
+
+_store_new = _holding_gil("wasmtime_store_new")
+_store_context = _holding_gil("wasmtime_store_context")
+_store_limiter = _holding_gil("wasmtime_store_limiter")
+_store_delete = _holding_gil("wasmtime_store_delete")
+_set_fuel = _holding_gil("wasmtime_context_set_fuel")
+_get_fuel = _holding_gil("wasmtime_context_get_fuel")
+_set_epoch_deadline = _holding_gil("wasmtime_context_set_epoch_deadline")
+_instance_new = _holding_gil("wasmtime_instance_new")
+_linker_instantiate = _holding_gil("wasmtime_linker_instantiate")
+_linker_define = _holding_gil("wasmtime_linker_define")
+_export_get = _holding_gil("wasmtime_instance_export_get")
+_memory_data = _holding_gil("wasmtime_memory_data")
+_memory_data_size = _holding_gil("wasmtime_memory_data_size")
+_func_call_releasing_gil = _bindings._wasmtime_func_call_unchecked  # guest code runs here: let other threads go
+_NO_FINALIZER = ctypes.cast(0, ctypes.CFUNCTYPE(None, ctypes.c_void_p))
+
+
+class RawStore:
+    """A wasmtime Store through the raw API (one per call; ``close`` it)."""
+
+    __slots__ = ("pointer", "context")
+
+    def __init__(self, engine: wasmtime.Engine) -> None:
+        self.pointer = _store_new(engine.ptr(), None, _NO_FINALIZER)
+        self.context = _store_context(self.pointer)
+
+    def set_fuel(self, fuel: int) -> None:
+        _raise(_set_fuel(self.context, fuel), None)
+
+    def get_fuel(self) -> int:
+        remaining = ctypes.c_uint64()
+        _raise(_get_fuel(self.context, byref(remaining)), None)
+        return remaining.value
+
+    def limit_memory(self, memory_bytes: int) -> None:
+        _store_limiter(self.pointer, memory_bytes, -1, -1, -1, -1)
+
+    def set_epoch_deadline(self, ticks: int) -> None:
+        _set_epoch_deadline(self.context, ticks)
+
+    def close(self) -> None:
+        if self.pointer is not None:
+            _store_delete(self.pointer)
+            self.pointer = None
+            self.context = None
+
 
 EXTERN_FUNC = ffi.WASMTIME_EXTERN_FUNC.value  # _ffi keeps these as c_uint8 objects
 EXTERN_MEMORY = ffi.WASMTIME_EXTERN_MEMORY.value
@@ -27,7 +91,7 @@ def instantiate(context, module: wasmtime.Module) -> ffi.wasmtime_instance_t:  #
     """Instantiate a module with no imports."""
     instance = ffi.wasmtime_instance_t()
     trap = ctypes.POINTER(ffi.wasm_trap_t)()
-    error = ffi.wasmtime_instance_new(context, module.ptr(), None, 0, byref(instance), byref(trap))
+    error = _instance_new(context, module.ptr(), None, 0, byref(instance), byref(trap))
     _raise(error, trap)
     return instance
 
@@ -35,7 +99,7 @@ def instantiate(context, module: wasmtime.Module) -> ffi.wasmtime_instance_t:  #
 def linker_instantiate(linker: wasmtime.Linker, context, module: wasmtime.Module) -> ffi.wasmtime_instance_t:  # type: ignore[no-untyped-def]
     instance = ffi.wasmtime_instance_t()
     trap = ctypes.POINTER(ffi.wasm_trap_t)()
-    error = ffi.wasmtime_linker_instantiate(linker.ptr(), context, module.ptr(), byref(instance), byref(trap))
+    error = _linker_instantiate(linker.ptr(), context, module.ptr(), byref(instance), byref(trap))
     _raise(error, trap)
     return instance
 
@@ -44,13 +108,13 @@ def define_memory(linker: wasmtime.Linker, context, module: bytes, name: bytes, 
     item = ffi.wasmtime_extern_t()
     item.kind = EXTERN_MEMORY
     item.of.memory = memory
-    error = ffi.wasmtime_linker_define(linker.ptr(), context, module, len(module), name, len(name), byref(item))
+    error = _linker_define(linker.ptr(), context, module, len(module), name, len(name), byref(item))
     _raise(error, None)
 
 
 def export(context, instance: ffi.wasmtime_instance_t, name: bytes, kind: int) -> ffi.wasmtime_extern_t:  # type: ignore[no-untyped-def]
     item = ffi.wasmtime_extern_t()
-    if not ffi.wasmtime_instance_export_get(context, byref(instance), name, len(name), byref(item)) or item.kind != kind:
+    if not _export_get(context, byref(instance), name, len(name), byref(item)) or item.kind != kind:
         raise RawExportMissing(name.decode())
     return item
 
@@ -68,8 +132,8 @@ def export_func(context, instance: ffi.wasmtime_instance_t, name: bytes) -> ffi.
 
 def memory_address(context, memory: ffi.wasmtime_memory_t) -> tuple[int, int]:  # type: ignore[no-untyped-def]
     """(base address, size in bytes) of a linear memory, right now."""
-    base = ffi.wasmtime_memory_data(context, byref(memory))
-    size = ffi.wasmtime_memory_data_size(context, byref(memory))
+    base = _memory_data(context, byref(memory))
+    size = _memory_data_size(context, byref(memory))
     return ctypes.cast(base, ctypes.c_void_p).value or 0, size
 
 
@@ -101,7 +165,7 @@ def call_void(context, func: ffi.wasmtime_func_t) -> None:  # type: ignore[no-un
 
 def _call(context, func, values, length: int) -> None:  # type: ignore[no-untyped-def]
     trap = ctypes.POINTER(ffi.wasm_trap_t)()
-    error = ffi.wasmtime_func_call_unchecked(context, byref(func), values, length, byref(trap))
+    error = _func_call_releasing_gil(context, byref(func), values, length, byref(trap))
     _raise(error, trap)
 
 
