@@ -58,6 +58,9 @@ class Settings:
     queue_timeout_ms        WASMTASK_QUEUE_TIMEOUT_MS: how long a call waits for a slot (ms).
     queue_depth             WASMTASK_QUEUE_DEPTH: calls a tenant may have waiting for a slot.
     cache_size              WASMTASK_CACHE_SIZE: deployed programs kept compiled in memory.
+    access_log              WASMTASK_ACCESS_LOG=1: uvicorn's access log line per request
+                            (off by default: a line per call costs ~2% of a hello-world call,
+                            and each call's start/end events are on the tenant's log stream).
     function_limits         defaults for a function that names no limits.
     tenant                  defaults for new tenants (WASMTASK_TENANT_RATE,
                             WASMTASK_TENANT_BURST, WASMTASK_TENANT_CONCURRENCY).
@@ -73,6 +76,7 @@ class Settings:
     queue_timeout_ms: int = 1_000
     queue_depth: int = 16
     cache_size: int = 256
+    access_log: bool = False
     function_limits: Limits = Limits()
     tenant: TenantDefaults = TenantDefaults()
 
@@ -104,6 +108,8 @@ class Settings:
         ):
             if env.get(variable):
                 values[name] = int(env[variable])
+        if env.get("WASMTASK_ACCESS_LOG"):
+            values["access_log"] = env["WASMTASK_ACCESS_LOG"].lower() in ("1", "true", "yes", "on")
         tenant = TenantDefaults()
         tenant_values: dict[str, object] = {}
         if env.get("WASMTASK_TENANT_RATE"):
