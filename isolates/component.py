@@ -27,6 +27,7 @@ from typing import Any, Callable
 import orjson
 import wasmtime
 import wasmtime.component as wc
+from wasmtime import _ffi as ffi
 
 from host_api import abi
 from host_api.log import CallLog
@@ -145,10 +146,50 @@ def host_fetch(_store: Any, request_json: str) -> str:
 MAX_RANDOM_BYTES = 1 << 20
 
 
-def _random_bytes(_store: Any, length: int) -> bytes:
-    if length > MAX_RANDOM_BYTES:
-        raise wasmtime.WasmtimeError(f"get-random-bytes of {length} bytes: the limit is {MAX_RANDOM_BYTES}")
-    return os.urandom(length)
+def _raw_random_bytes(_env: Any, _context: Any, _type: Any, args: Any, nargs: int, results: Any, nresults: int) -> int:
+    """``get-random-bytes(len: u64) -> list<u8>`` as a raw C callback.
+
+    Through ``LinkerInstance.add_func`` wasmtime-py converts a ``list<u8>``
+    element by element: CPython asks for 2,496 random bytes on every call, which
+    cost ~2.3 ms of a ~3.2 ms hello-world call. Here the list is laid out with
+    one memmove (~0.05 ms). Never raises: a failure is an error for the guest.
+    """
+    try:
+        length = args[0].of.u64
+        if nargs != 1 or nresults != 1 or length > MAX_RANDOM_BYTES:
+            return _error_pointer(f"get-random-bytes of {length} bytes: the limit is {MAX_RANDOM_BYTES}")
+        data = os.urandom(length)
+        size = ctypes.sizeof(ffi.wasmtime_component_val_t)
+        layout = bytearray(length * size)
+        layout[0::size] = ffi.WASMTIME_COMPONENT_U8.value.to_bytes(1, "little") * length
+        layout[ffi.wasmtime_component_val_t.of.offset :: size] = data
+        values = ffi.wasmtime_component_vallist_t()
+        ffi.wasmtime_component_vallist_new_uninit(ctypes.byref(values), length)
+        if length:
+            ctypes.memmove(values.data, (ctypes.c_char * len(layout)).from_buffer(layout), len(layout))
+        results[0].kind = ffi.WASMTIME_COMPONENT_LIST.value
+        results[0].of.list = values
+        return 0
+    except Exception as exc:  # a fault here must reach the guest as an error, not unwind through C
+        return _error_pointer(f"get-random-bytes failed: {type(exc).__name__}")
+
+
+def _error_pointer(message: str) -> int:
+    error = ffi.wasmtime_error_new(message.encode("utf-8"))
+    return ctypes.cast(error, ctypes.c_void_p).value or 0
+
+
+_RANDOM_BYTES_CALLBACK = ffi.wasmtime_component_func_callback_t(_raw_random_bytes)
+_NO_FINALIZER = ctypes.CFUNCTYPE(None, ctypes.c_void_p)(lambda _data: None)
+
+
+def _add_raw_func(interface: wc.LinkerInstance, name: str, callback: Any) -> None:
+    encoded = name.encode("utf-8")
+    error = ffi.wasmtime_component_linker_instance_add_func(
+        interface.ptr(), ctypes.create_string_buffer(encoded), len(encoded), callback, None, _NO_FINALIZER
+    )
+    if error:
+        raise wasmtime.WasmtimeError._from_ptr(error)
 
 
 def _wall_clock_now(_store: Any) -> SimpleNamespace:
@@ -167,7 +208,6 @@ WASI_FUNCTIONS: dict[str, dict[str, Callable[..., Any]]] = {
         "resolution": lambda _store: 1000,
     },
     "wasi:random/random": {
-        "get-random-bytes": _random_bytes,
         "get-random-u64": lambda _store: int.from_bytes(os.urandom(8), "little"),
     },
     "wasi:cli/environment": {
@@ -200,6 +240,8 @@ def new_linker(engine: Engine, component: wc.Component) -> wc.Linker:
                 with root.add_instance(name) as interface:
                     for function, implementation in functions.items():
                         interface.add_func(function, implementation)
+                    if name.startswith("wasi:random/random@"):
+                        _add_raw_func(interface, "get-random-bytes", _RANDOM_BYTES_CALLBACK)
     linker.define_unknown_imports_as_traps(component)
     return linker
 
@@ -246,8 +288,6 @@ def trap_code_of(error: wasmtime.WasmtimeError) -> wasmtime.TrapCode | None:
     symbol), so ``wasmtime_trap_code`` reads the code from the error's pointer.
     Measured: an exhausted-fuel call gives OUT_OF_FUEL.
     """
-    from wasmtime import _ffi as ffi
-
     code = ffi.wasmtime_trap_code_t()
     trap = ctypes.cast(error.ptr(), ctypes.POINTER(ffi.wasm_trap_t))
     if not ffi.wasmtime_trap_code(trap, ctypes.byref(code)):

@@ -186,8 +186,8 @@ def test_import_outside_the_standard_library_is_invalid_code() -> None:
 
 def test_top_level_loop_fails_the_deploy_with_cpu_limit(monkeypatch: pytest.MonkeyPatch) -> None:
     require_toolchain("python")
-    monkeypatch.setenv("WASMTASK_BUILD_TIMEOUT_S", "40")  # a normal build takes ~10-15 s
+    monkeypatch.setenv("WASMTASK_BUILD_TIMEOUT_S", "30")  # a normal build takes ~10-15 s
     with pytest.raises(IsolateError) as caught:
         prepare("python", "while True:\n    pass\n\ndef handle(request):\n    return 1\n", LIMITS)
     assert caught.value.code == "cpu_limit"
-    assert "40 s" in caught.value.message
+    assert "30 s" in caught.value.message
