@@ -1,5 +1,5 @@
-/* A C function for wasmtask: `wasmtask run examples/c/hello.c?name=you`, or deploy
- * it with language "c". It greets ?name=, logs, and echoes the request method. */
+/* A C function for wasmtask: deploy it with language "c".
+ * It greets ?name=, logs, and echoes the request method. */
 #include "wasmtask.h"
 
 void handle(const char *request) {

@@ -11,7 +11,7 @@ import time
 from dataclasses import dataclass, replace
 from pathlib import Path
 
-from guest_sdk.toolchains.sandbox import BuildLimits, BuildTimedOut, Finished, run_limited
+from guest_sdk.toolchains.sandbox import BuildLimits, BuildTimedOut, Finished, run_limited, sandbox_missing
 
 GUEST_SDK = Path(__file__).resolve().parent.parent
 REPO = GUEST_SDK.parent
@@ -110,7 +110,7 @@ class Toolchain:
 
         Raises BuildError (the source does not build), BuildTimedOut, ToolchainMissing.
         """
-        reason = self.missing()
+        reason = sandbox_missing() or self.missing()
         if reason:
             raise ToolchainMissing(f"cannot build {self.language} here: {reason}")
         started = time.perf_counter()

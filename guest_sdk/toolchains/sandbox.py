@@ -1,14 +1,14 @@
-"""Run one compiler in a subprocess with its own time, memory and file-size limits."""
+"""Run one compiler in a subprocess with its own time, memory and file-size limits (prlimit)."""
 
 from __future__ import annotations
 
 import os
-import resource
+import shutil
 import signal
 import subprocess
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable, Sequence
+from typing import Sequence
 
 
 @dataclass(frozen=True)
@@ -40,6 +40,9 @@ class Finished:
     output: str  # stdout and stderr, interleaved
 
 
+PRLIMIT = shutil.which("prlimit") or "/usr/bin/prlimit"  # util-linux, in every Debian base image
+
+
 class BuildTimedOut(Exception):
     def __init__(self, seconds: float) -> None:
         super().__init__(f"the build ran over its time limit of {seconds:g} s")
@@ -58,37 +61,48 @@ def compiler_environment(extra: dict[str, str] | None = None) -> dict[str, str]:
     return env
 
 
-def _limiter(limits: BuildLimits) -> Callable[[], None]:
-    def apply() -> None:  # runs in the child, between fork and exec
-        cpu_seconds = int(limits.timeout_s) + 5
-        for name, value in (
-            (resource.RLIMIT_DATA, limits.memory_bytes),
-            (resource.RLIMIT_AS, limits.address_space_bytes),
-            (resource.RLIMIT_FSIZE, limits.output_bytes),
-            (resource.RLIMIT_CPU, cpu_seconds),
-            (resource.RLIMIT_CORE, 0),
-        ):
-            resource.setrlimit(name, (value, value))
+def sandbox_missing() -> str | None:
+    """Why builds cannot be limited here, or None."""
+    return None if os.access(PRLIMIT, os.X_OK) else f"{PRLIMIT} is missing (apt-get install util-linux)"
 
-    return apply
+
+def limited_command(argv: Sequence[str], limits: BuildLimits) -> list[str]:
+    """``argv`` under util-linux ``prlimit``: the limits are set before the compiler starts.
+
+    (Not ``preexec_fn``: it runs Python between fork and exec, which the
+    subprocess docs call unsafe in a threaded process such as the gateway.)
+    """
+    cpu_seconds = int(limits.timeout_s) + 5
+    return [
+        PRLIMIT,
+        f"--data={limits.memory_bytes}",
+        f"--as={limits.address_space_bytes}",
+        f"--fsize={limits.output_bytes}",
+        f"--cpu={cpu_seconds}",
+        "--core=0",
+        "--",
+        *argv,
+    ]
 
 
 def run_limited(argv: Sequence[str], *, cwd: Path, limits: BuildLimits, env: dict[str, str] | None = None) -> Finished:
     """Run ``argv`` in ``cwd`` under ``limits``; raise BuildTimedOut when it overruns."""
     process = subprocess.Popen(
-        list(argv),
+        limited_command(argv, limits),
         cwd=cwd,
         env=compiler_environment(env),
         stdin=subprocess.DEVNULL,
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
-        preexec_fn=_limiter(limits),
         start_new_session=True,  # its own process group: a timeout kills the compiler's children too
     )
     try:
         output, _ = process.communicate(timeout=limits.timeout_s)
     except subprocess.TimeoutExpired:
-        os.killpg(process.pid, signal.SIGKILL)
+        try:
+            os.killpg(process.pid, signal.SIGKILL)
+        except ProcessLookupError:  # the group ended on its own meanwhile
+            pass
         process.communicate()
         raise BuildTimedOut(limits.timeout_s) from None
     return Finished(process.returncode, output.decode("utf-8", "replace"))
