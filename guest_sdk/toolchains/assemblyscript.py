@@ -14,7 +14,7 @@ import shutil
 import subprocess
 from pathlib import Path
 
-from guest_sdk.toolchains.base import GUEST_SDK, BuildLimits, Toolchain, toolchains_dir
+from guest_sdk.toolchains.base import GUEST_SDK, BuildLimits, Confinement, Toolchain, toolchains_dir
 
 SDK = GUEST_SDK / "assemblyscript"
 ASSEMBLYSCRIPT_VERSION = "~0.28.0"  # what install_toolchains.sh installs
@@ -71,8 +71,11 @@ class AssemblyScriptToolchain(Toolchain):
     def sdk_files(self) -> list[Path]:
         return [SDK / "entry.ts", SDK / "wasmtask.ts"]
 
+    def confinement(self, workdir: Path, cache_dir: Path) -> Confinement:
+        return super().confinement(workdir, cache_dir).plus(read=[package_dir().parent.parent])
+
     def compile(self, workdir: Path, cache_dir: Path, limits: BuildLimits) -> bytes:
         self.copy_into(workdir, *self.sdk_files())
         asc = package_dir() / "bin" / "asc.js"
-        self.run([node_path() or "node", str(asc), "entry.ts", *FLAGS, "--outFile", "guest.wasm"], workdir, limits)
+        self.run([node_path() or "node", str(asc), "entry.ts", *FLAGS, "--outFile", "guest.wasm"], workdir, cache_dir, limits)
         return self.read_output(workdir, "guest.wasm")

@@ -11,7 +11,15 @@ import time
 from dataclasses import dataclass, replace
 from pathlib import Path
 
-from guest_sdk.toolchains.sandbox import BuildLimits, BuildTimedOut, Finished, run_limited, sandbox_missing
+from guest_sdk.toolchains.sandbox import (
+    SYSTEM,
+    BuildLimits,
+    BuildTimedOut,
+    Confinement,
+    Finished,
+    run_limited,
+    sandbox_missing,
+)
 
 GUEST_SDK = Path(__file__).resolve().parent.parent
 REPO = GUEST_SDK.parent
@@ -139,10 +147,20 @@ class Toolchain:
         timeout = os.environ.get("WASMTASK_BUILD_TIMEOUT_S")
         return replace(self.limits, timeout_s=float(timeout)) if timeout else self.limits
 
+    def confinement(self, workdir: Path, cache_dir: Path) -> Confinement:
+        """What the compiler may read and write: the system, the SDKs, its temp dir."""
+        return SYSTEM.plus(read=[GUEST_SDK], write=[workdir])
+
     # helpers for subclasses
 
-    def run(self, argv: list[str], workdir: Path, limits: BuildLimits, env: dict[str, str] | None = None) -> Finished:
-        finished = run_limited(argv, cwd=workdir, limits=limits, env=env)
+    def run(self, argv: list[str], workdir: Path, cache_dir: Path, limits: BuildLimits) -> Finished:
+        finished = run_limited(
+            argv,
+            cwd=workdir,
+            limits=limits,
+            env={"TMPDIR": str(workdir)},
+            confinement=self.confinement(workdir, cache_dir),
+        )
         if finished.returncode != 0:
             output = trim_output(finished.output, workdir)
             if finished.returncode < 0:

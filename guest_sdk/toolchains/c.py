@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from guest_sdk.toolchains.base import GUEST_SDK, BuildLimits, Toolchain
-from guest_sdk.toolchains.zig_compiler import zig_command, zig_missing, zig_version
+from guest_sdk.toolchains.base import GUEST_SDK, BuildLimits, Confinement, Toolchain
+from guest_sdk.toolchains.zig_compiler import zig_command, zig_global_cache, zig_missing, zig_version
 
 SDK = GUEST_SDK / "c"
 
@@ -33,7 +33,10 @@ class CToolchain(Toolchain):
     def sdk_files(self) -> list[Path]:
         return [SDK / "wasmtask.h", SDK / "wasmtask.c"]
 
+    def confinement(self, workdir: Path, cache_dir: Path) -> Confinement:
+        return super().confinement(workdir, cache_dir).plus(write=[zig_global_cache()])
+
     def compile(self, workdir: Path, cache_dir: Path, limits: BuildLimits) -> bytes:
         self.copy_into(workdir, *self.sdk_files())
-        self.run([*zig_command(), "cc", *FLAGS, "-I.", "wasmtask.c", self.source_name, "-o", "guest.wasm"], workdir, limits)
+        self.run([*zig_command(), "cc", *FLAGS, "-I.", "wasmtask.c", self.source_name, "-o", "guest.wasm"], workdir, cache_dir, limits)
         return self.read_output(workdir, "guest.wasm")

@@ -53,6 +53,7 @@ class PythonToolchain(Toolchain):
                 [sys.executable, "-c", COMPONENTIZE, "--wit-path", str(SDK / "wit"), "--world", WORLD, "--quiet",
                  "componentize", "app", "--python-path", ".", "--output", "guest.wasm"],
                 workdir,
+                cache_dir,
                 limits,
             )
         except BuildKilled:

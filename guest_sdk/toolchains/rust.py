@@ -15,7 +15,7 @@ import subprocess
 import tempfile
 from pathlib import Path
 
-from guest_sdk.toolchains.base import GUEST_SDK, BuildLimits, Toolchain, store_atomically
+from guest_sdk.toolchains.base import GUEST_SDK, BuildLimits, Confinement, Toolchain, store_atomically
 
 SDK = GUEST_SDK / "rust"
 TARGET = "wasm32-unknown-unknown"
@@ -60,10 +60,17 @@ class RustToolchain(Toolchain):
     def sdk_files(self) -> list[Path]:
         return [SDK / "wasmtask.rs"]
 
+    def confinement(self, workdir: Path, cache_dir: Path) -> Confinement:
+        # the SDK's rlib, not the rest of the cache (other functions' builds)
+        return super().confinement(workdir, cache_dir).plus(read=[self.sdk_rlib_path(cache_dir)])
+
+    def sdk_rlib_path(self, cache_dir: Path) -> Path:
+        digest = hashlib.sha256((self.version() + "\0").encode() + (SDK / "wasmtask.rs").read_bytes()).hexdigest()
+        return cache_dir / f"libwasmtask-{digest[:40]}.rlib"  # rustc wants lib*.rlib
+
     def sdk_rlib(self, cache_dir: Path, limits: BuildLimits) -> Path:
         """The SDK crate compiled by this rustc, built once into ``cache_dir``."""
-        digest = hashlib.sha256((self.version() + "\0").encode() + (SDK / "wasmtask.rs").read_bytes()).hexdigest()
-        path = cache_dir / f"libwasmtask-{digest[:40]}.rlib"  # rustc wants lib*.rlib
+        path = self.sdk_rlib_path(cache_dir)
         if not path.exists():
             with tempfile.TemporaryDirectory(prefix="wasmtask-build-rust-sdk-") as temporary:
                 workdir = Path(temporary)
@@ -72,6 +79,7 @@ class RustToolchain(Toolchain):
                     [rustc_path(), *FLAGS, "--crate-type", "rlib", "--crate-name", "wasmtask", "wasmtask.rs",
                      "-o", "libwasmtask.rlib"],
                     workdir,
+                    cache_dir,
                     limits,
                 )
                 store_atomically(path, self.read_output(workdir, "libwasmtask.rlib"))
@@ -83,6 +91,7 @@ class RustToolchain(Toolchain):
             [rustc_path(), *FLAGS, "-C", "strip=symbols", "--crate-type", "cdylib", "--crate-name", "guest",
              "--extern", f"wasmtask={rlib}", self.source_name, "-o", "guest.wasm"],
             workdir,
+            cache_dir,
             limits,
         )
         return self.read_output(workdir, "guest.wasm")

@@ -1,14 +1,22 @@
-"""Run one compiler in a subprocess with its own time, memory and file-size limits (prlimit)."""
+"""Run one compiler in a subprocess: its own time, memory and file-size limits (prlimit), its own
+environment, and (Landlock, where the kernel has it) only the files it needs.
+"""
 
 from __future__ import annotations
 
+import logging
 import os
 import shutil
 import signal
 import subprocess
+import sys
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Sequence
+
+from guest_sdk.toolchains import landlock
+
+logger = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -32,6 +40,29 @@ class BuildLimits:
     memory_bytes: int = 1 << 30
     address_space_bytes: int = 4 << 30
     output_bytes: int = 256 << 20
+
+
+@dataclass(frozen=True)
+class Confinement:
+    """The paths a compiler may read (and execute), and those it may also write."""
+
+    read: tuple[str, ...] = ()
+    write: tuple[str, ...] = ()
+
+    def plus(self, read: Sequence[str | Path] = (), write: Sequence[str | Path] = ()) -> "Confinement":
+        return Confinement(self.read + tuple(map(str, read)), self.write + tuple(map(str, write)))
+
+
+def _interpreter_paths() -> list[str]:
+    executable = Path(sys.executable)
+    return sorted({sys.prefix, sys.base_prefix, str(executable.parent), str(executable.resolve().parent.parent)})
+
+
+# What every compiler may read: the system, and this Python (zig and componentize-py run in it).
+SYSTEM = Confinement(
+    read=("/usr", "/lib", "/lib64", "/lib32", "/bin", "/sbin", "/etc", *_interpreter_paths()),
+    write=("/dev/null", "/dev/zero", "/dev/urandom", "/dev/random"),
+)
 
 
 @dataclass(frozen=True)
@@ -85,10 +116,38 @@ def limited_command(argv: Sequence[str], limits: BuildLimits) -> list[str]:
     ]
 
 
-def run_limited(argv: Sequence[str], *, cwd: Path, limits: BuildLimits, env: dict[str, str] | None = None) -> Finished:
-    """Run ``argv`` in ``cwd`` under ``limits``; raise BuildTimedOut when it overruns."""
+_warned_unconfined = False
+
+
+def confined_command(argv: Sequence[str], confinement: Confinement | None) -> list[str]:
+    """``argv`` under guest_sdk/toolchains/landlock.py, or as it is where Landlock is unavailable."""
+    global _warned_unconfined
+    if confinement is None:
+        return list(argv)
+    if landlock.abi_version() < 1:
+        if not _warned_unconfined:
+            logger.warning("Landlock is not available: guest builds can read any file the server can read")
+            _warned_unconfined = True
+        return list(argv)
+    wrapper = [sys.executable, "-I", landlock.__file__]
+    for path in confinement.read:
+        wrapper += ["--read", path]
+    for path in confinement.write:
+        wrapper += ["--write", path]
+    return [*wrapper, "--", *argv]
+
+
+def run_limited(
+    argv: Sequence[str],
+    *,
+    cwd: Path,
+    limits: BuildLimits,
+    env: dict[str, str] | None = None,
+    confinement: Confinement | None = None,
+) -> Finished:
+    """Run ``argv`` in ``cwd`` under ``limits`` (and ``confinement``); raise BuildTimedOut when it overruns."""
     process = subprocess.Popen(
-        limited_command(argv, limits),
+        limited_command(confined_command(argv, confinement), limits),
         cwd=cwd,
         env=compiler_environment(env),
         stdin=subprocess.DEVNULL,

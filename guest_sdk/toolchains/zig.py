@@ -9,8 +9,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from guest_sdk.toolchains.base import GUEST_SDK, BuildLimits, Toolchain
-from guest_sdk.toolchains.zig_compiler import zig_command, zig_missing, zig_version
+from guest_sdk.toolchains.base import GUEST_SDK, BuildLimits, Confinement, Toolchain
+from guest_sdk.toolchains.zig_compiler import zig_command, zig_global_cache, zig_missing, zig_version
 
 SDK = GUEST_SDK / "zig"
 
@@ -38,6 +38,9 @@ class ZigToolchain(Toolchain):
     def sdk_files(self) -> list[Path]:
         return [SDK / "entry.zig", SDK / "wasmtask.zig"]
 
+    def confinement(self, workdir: Path, cache_dir: Path) -> Confinement:
+        return super().confinement(workdir, cache_dir).plus(write=[zig_global_cache()])
+
     def compile(self, workdir: Path, cache_dir: Path, limits: BuildLimits) -> bytes:
         self.copy_into(workdir, *self.sdk_files())
         self.run(
@@ -49,6 +52,7 @@ class ZigToolchain(Toolchain):
                 "--name", "guest",
             ],
             workdir,
+            cache_dir,
             limits,
         )
         return self.read_output(workdir, "guest.wasm")

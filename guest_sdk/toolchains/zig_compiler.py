@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import functools
 import importlib.util
+import os
 import subprocess
 import sys
+from pathlib import Path
 
 
 def zig_command() -> list[str]:
@@ -22,3 +24,10 @@ def zig_missing() -> str | None:
 def zig_version() -> str:
     finished = subprocess.run([*zig_command(), "version"], capture_output=True, text=True, timeout=60, check=True)
     return f"zig {finished.stdout.strip()}"
+
+
+def zig_global_cache() -> Path:
+    """Where zig keeps what it builds once (wasi-libc: ~45 s the first time): builds write there."""
+    if os.environ.get("ZIG_GLOBAL_CACHE_DIR"):
+        return Path(os.environ["ZIG_GLOBAL_CACHE_DIR"])
+    return Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "zig"

@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 
 from guest_sdk.toolchains import TOOLCHAINS, BuildError, BuildLimits, BuildTimedOut, build
+from guest_sdk.toolchains import landlock
 from guest_sdk.toolchains.sandbox import run_limited
 from isolates import IsolateError, Limits, prepare
 from tests.guest_sdk.conftest import require_toolchain
@@ -105,3 +106,36 @@ def test_make_toolchains_check_passes_here() -> None:
     )
     assert finished.returncode == 0, finished.stdout + finished.stderr
     assert finished.stdout.count(" ok ") == len(TOOLCHAINS)
+
+
+def landlocked() -> None:
+    if landlock.abi_version() < 1:
+        pytest.skip("this kernel has no Landlock: builds are not confined (see guest_sdk/toolchains/sandbox.py)")
+
+
+@pytest.mark.parametrize(
+    ("language", "source"),
+    [
+        ("c", '#include "{path}"\nvoid handle(const char *r) {{}}\n'),
+        ("c", 'static const char secret[] = {{\n#embed "{path}"\n}};\nvoid handle(const char *r) {{ (void)secret; }}\n'),
+        ("rust", 'const SECRET: &str = include_str!("{path}");\n'
+                 'fn handle(_: &wasmtask::Request) -> Result<wasmtask::Response, String> {{ Err(SECRET.into()) }}\n'
+                 "wasmtask::entry!(handle);\n"),
+    ],
+    ids=["c-include", "c-embed", "rust-include_str"],
+)
+def test_a_build_cannot_read_the_servers_files(tmp_path: Path, language: str, source: str) -> None:
+    require_toolchain(language)
+    landlocked()
+    secret = tmp_path / "secret.txt"
+    secret.write_text("server-secret-value\n")
+    with pytest.raises(BuildError) as caught:  # unconfined, each of these builds and embeds the file
+        build(language, source.format(path=secret), tmp_path / "cache")
+    assert "server-secret-value" not in str(caught.value)
+
+
+def test_a_build_cannot_read_proc(tmp_path: Path) -> None:
+    require_toolchain("c")
+    landlocked()
+    with pytest.raises(BuildError):
+        build("c", '#include "/proc/self/environ"\nvoid handle(const char *r) {}\n', tmp_path)
