@@ -58,9 +58,13 @@ def _interpreter_paths() -> list[str]:
     return sorted({sys.prefix, sys.base_prefix, str(executable.parent), str(executable.resolve().parent.parent)})
 
 
+# From /etc only what a dynamic loader and libc look at (not shadow, not the server's own config).
+ETC_FILES = ("/etc/ld.so.cache", "/etc/ld.so.conf", "/etc/ld.so.conf.d", "/etc/localtime", "/etc/passwd",
+             "/etc/group", "/etc/nsswitch.conf", "/etc/alternatives", "/etc/ssl/openssl.cnf")
+
 # What every compiler may read: the system, and this Python (zig and componentize-py run in it).
 SYSTEM = Confinement(
-    read=("/usr", "/lib", "/lib64", "/lib32", "/bin", "/sbin", "/etc", *_interpreter_paths()),
+    read=("/usr", "/lib", "/lib64", "/lib32", "/bin", "/sbin", *ETC_FILES, *_interpreter_paths()),
     write=("/dev/null", "/dev/zero", "/dev/urandom", "/dev/random"),
 )
 
