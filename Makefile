@@ -11,7 +11,7 @@ PORT   ?= 8080
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
-	$(PY) -m pip install --quiet -e '.[build,dev]'
+	$(PY) -m pip install --quiet -e '.[build,dev,bench]'
 	touch $(STAMP)
 
 venv: $(STAMP)
@@ -23,7 +23,10 @@ runtime: $(STAMP)
 serve: runtime
 	$(VENV)/bin/wasmtask serve --host $(HOST) --port $(PORT)
 
-test: runtime
+# Guest toolchains (Rust from Debian, AssemblyScript from npm, componentize-py): `make toolchains`.
+include guest_sdk/toolchains.mk
+
+test: runtime toolchains
 	$(PY) -m pytest
 
 bench: runtime
