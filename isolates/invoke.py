@@ -22,6 +22,7 @@ from isolates.errors import (
     CpuLimitExceeded,
     GuestError,
     InvalidCode,
+    InvalidRequest,
     IsolateError,
     MemoryLimitExceeded,
     OutputLimitExceeded,
@@ -65,6 +66,12 @@ class Call:
         self.limits = limits
         self.context = context
         self.phases_us: dict[str, float] = {}
+        pooling = engine.settings.pooling
+        if pooling is not None and limits.memory_bytes > pooling.max_memory_bytes:
+            raise InvalidRequest(
+                f"memory limit {limits.memory_bytes} bytes is above this engine's maximum of "
+                f"{pooling.max_memory_bytes} (PoolingSettings.max_memory_bytes)"
+            )
         started = time.perf_counter_ns()
         store = raw.RawStore(engine.wasmtime)
         store.set_fuel(limits.fuel)

@@ -178,3 +178,12 @@ def test_invalid_utf8_body_reaches_the_guest_lossily_and_exactly() -> None:
 def test_invalid_utf8_body_in_webtask_ctx() -> None:
     result = run_js("module.exports = function (ctx, cb) { cb(null, ctx.body); };", method="POST", body=b"\xc3\x28")
     assert result.value == "\ufffd("
+
+
+def test_memory_limit_above_the_engines_maximum_is_invalid_request() -> None:
+    from isolates import InvalidRequest, invoke
+    from host_api.request import guest_request
+
+    program = prepare("javascript", "module.exports = function (cb) { cb(null, 1); };", SMALL)
+    with pytest.raises(InvalidRequest, match="maximum"):
+        invoke(program, guest_request(), Limits(memory_bytes=64 * 1024 * 1024 * 1024))
