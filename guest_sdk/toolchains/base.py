@@ -29,6 +29,10 @@ MAX_MESSAGE_LINES = 40
 MAX_MESSAGE_CHARS = 4000
 _ANSI = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")
 
+# A failed build is remembered this long: a deploy retried in a loop does not recompile, and
+# a failure that came from this machine (a toolchain fixed since) does not stick.
+FAILED_BUILD_TTL_S = 3600
+
 
 class BuildError(Exception):
     """The source does not build; the message is the compiler's output, trimmed."""
@@ -124,10 +128,10 @@ class Toolchain:
         started = time.perf_counter()
         key = self.key(source)
         path = cache_dir / f"{self.language}-{key[:40]}.wasm"
-        failed = path.with_suffix(".error")  # the same source fails the same way: no second compile
+        failed = path.with_suffix(".error")  # the same source fails the same way: no second compile soon
         if path.exists():
             return Built(self.language, path.read_bytes(), key, path, True, time.perf_counter() - started)
-        if failed.exists():
+        if failed.exists() and time.time() - failed.stat().st_mtime < FAILED_BUILD_TTL_S:
             raise BuildError(failed.read_text(encoding="utf-8"))
         with tempfile.TemporaryDirectory(prefix=f"wasmtask-build-{self.language}-") as temporary:
             workdir = Path(temporary)
