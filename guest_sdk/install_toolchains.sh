@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Install the guest toolchains and check them: C and Zig (the ziglang wheel), Python
-# (componentize-py), Rust (Debian's rustc + wasm32 std + lld), AssemblyScript (npm, on Node 18+).
+# (componentize-py), Rust (Debian's rustc + wasm32 std + lld), AssemblyScript (npm, on Node 20+).
 #
 #   guest_sdk/install_toolchains.sh [PYTHON]     PYTHON: the project's interpreter (default .venv/bin/python)
 #
@@ -37,9 +37,13 @@ if [ ! -x "$RUSTC" ] || [ ! -d "$("$RUSTC" --print sysroot 2>/dev/null)/lib/rust
     apt_install rustc libstd-rust-dev-wasm32 lld
 fi
 
-# AssemblyScript: the npm package in $TOOLCHAINS_DIR/assemblyscript, run offline by node at deploy time
+# AssemblyScript: the npm package in $TOOLCHAINS_DIR/assemblyscript, run offline by node (20+) at deploy time
 if ! command -v node >/dev/null || ! command -v npm >/dev/null; then
     apt_install nodejs npm
+fi
+if [ "$(node -p 'process.versions.node.split(".")[0]')" -lt 20 ]; then
+    echo "install_toolchains: node $(node --version) is too old for assemblyscript 0.28 (needs 20+, e.g. from NodeSource)" >&2
+    exit 1
 fi
 if [ ! -f "$TOOLCHAINS_DIR/assemblyscript/node_modules/assemblyscript/bin/asc.js" ]; then
     mkdir -p "$TOOLCHAINS_DIR/assemblyscript"

@@ -18,7 +18,7 @@ from guest_sdk.toolchains.base import GUEST_SDK, BuildLimits, Confinement, Toolc
 
 SDK = GUEST_SDK / "assemblyscript"
 ASSEMBLYSCRIPT_VERSION = "~0.28.0"  # what install_toolchains.sh installs
-MINIMUM_NODE_MAJOR = 18
+MINIMUM_NODE_MAJOR = 20  # assemblyscript 0.28: "engines": {"node": ">=20"}
 
 FLAGS = (
     "--runtime", "stub",  # a bump allocator that never frees: the host drops the instance after each call
