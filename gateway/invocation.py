@@ -18,6 +18,7 @@ from typing import Any, Callable
 from starlette.responses import Response
 
 from gateway.http import RESPONSE_HEADERS_OWNED_BY_SERVER, JSONResponse, request_id
+from gateway.inline import attempt_inline
 from gateway.registry import Tenant
 from gateway.service import Gateway
 from host_api.egress import EgressPolicy
@@ -118,7 +119,16 @@ async def call(
 
     metrics = gateway.metrics
     try:
-        result = await gateway.admission.run(tenant.name, tenant.concurrency, work)
+        result = None
+        inline_key = (tenant.name, target.function, target.version)
+        if isinstance(program, Program) and target.kind == "edge" and gateway.inline.eligible(
+            program, inline_key, target.allowed_hosts
+        ):
+            result = attempt_inline(program, request, limits, log)
+            if result is None:
+                gateway.inline.mark_slow(inline_key)
+        if result is None:
+            result = await gateway.admission.run(tenant.name, tenant.concurrency, work)
     except IsolateError as error:
         duration = time.perf_counter() - started
         fuel = int(getattr(error, "fuel_used", 0) or 0)

@@ -15,6 +15,7 @@ from gateway.admission import Admission
 from gateway.auth import Principal, authenticate
 from gateway.config import Settings
 from gateway.errors import GatewayError, InvalidRequest, NotFound, RateLimited, RuntimeUnavailable
+from gateway.inline import InlinePolicy
 from gateway.keys import Keys, load_keys
 from gateway.logs import LogHub, logs_endpoint
 from gateway.metrics import Metrics
@@ -44,6 +45,7 @@ class Gateway:
         )
         self.rate_limiter = RateLimiter()
         self.metrics = Metrics(in_flight=self.admission.in_flight)
+        self.inline = InlinePolicy()  # short edge calls run on the event loop (gateway/inline.py)
         self.programs = ProgramCache(self.registry, self._prepare_version, settings.cache_size)
         self.logs = LogHub()
         self.stream_logs = logs_endpoint(self.logs)

@@ -68,6 +68,11 @@ class CallLog:
         """A platform record (invocation start/end): not counted against the guest's caps."""
         self._keep(LogRecord(time.time(), level, message, self.request_id, {**self.fields, **extra}), count=False)
 
+    def keep(self, record: LogRecord) -> None:
+        """Take a record another CallLog already admitted under the same caps (a buffered attempt)."""
+        self.bytes_used += len(record.msg.encode("utf-8", "replace"))
+        self._keep(record)
+
     def _keep(self, record: LogRecord, count: bool = True) -> None:
         if count:
             self.records.append(record)
