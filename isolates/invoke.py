@@ -193,7 +193,17 @@ def trap_error(trap: wasmtime.Trap) -> IsolateError:
         return Timeout("the call passed its wall-clock deadline")
     if code == wasmtime.TrapCode.STACK_OVERFLOW:
         return StackOverflow("the guest overflowed the Wasm stack")
-    return GuestError(f"the guest trapped: {trap.message.splitlines()[0] if trap.message else code}")
+    return GuestError(f"the guest trapped: {trap_cause(trap)}")
+
+
+def trap_cause(trap: wasmtime.Trap) -> str:
+    """The trap's cause ("wasm `unreachable` instruction executed"), not its backtrace header."""
+    message = trap.message or ""
+    _, found, cause = message.partition("Caused by:")
+    text = (cause if found else message).strip()
+    if text.startswith("wasm trap: "):
+        text = text[len("wasm trap: "):]
+    return text.splitlines()[0] if text else str(trap.trap_code)
 
 
 def instantiation_error(exc: wasmtime.WasmtimeError) -> IsolateError:

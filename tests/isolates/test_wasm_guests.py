@@ -76,3 +76,11 @@ def test_initial_memory_over_the_limit_is_memory_limit() -> None:
     limits = Limits(memory_bytes=8 * 1024 * 1024)
     with pytest.raises(MemoryLimitExceeded):
         invoke(prepare("wasm", source, limits), guest_request(), limits)
+
+
+def test_a_trap_reports_its_cause() -> None:
+    from isolates import GuestError
+
+    source = HELLO.replace("(call $log (i32.const 1) (i32.const 2048) (i32.const 9))", "unreachable")
+    with pytest.raises(GuestError, match="unreachable. instruction executed"):
+        invoke(prepare("wasm", source, Limits()), guest_request(), Limits())
