@@ -16,6 +16,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
+from gateway import call_logs
 from gateway.auth import authorize
 from gateway.deploy_spec import read_code_request
 from gateway.http import media_type, read_body
@@ -49,8 +50,12 @@ async def run(request: Request) -> Response:
     if guest_body is not None:
         guest_request["headers"]["content-type"] = "application/json"
     prepare = functools.partial(prepare_program, code.language, code.code, limits, False)
+    want_logs = call_logs.requested(request, gateway, tenant.name)
     result = await call(gateway, CallTarget(tenant=tenant, kind="run"), prepare, guest_request, limits)
-    return result_response(result, decision.headers())
+    headers = decision.headers()
+    if want_logs:
+        headers[call_logs.LOGS_HEADER] = call_logs.encode(result.logs, result.logs_dropped)
+    return result_response(result, headers)
 
 
 routes = [Route("/api/run/{tenant}", run, methods=["POST"])]

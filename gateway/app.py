@@ -15,6 +15,7 @@ from starlette.responses import Response
 from gateway import api_functions, api_logs, api_run, api_tenants, edge, health
 from gateway.config import Settings
 from gateway.errors import GatewayError, envelope, status_for
+from gateway import call_logs
 from gateway.http import JSONResponse, request_id
 from gateway.middleware import RequestIdMiddleware
 from gateway.service import Gateway
@@ -44,7 +45,7 @@ async def on_isolate_error(request: Request, exc: Exception) -> Response:
     details = {}
     if getattr(request.state, "show_guest_details", False):
         details = {key: value for key, value in (("name", exc.name), ("stack", exc.stack)) if value}
-    return error_response(request, exc.code, exc.message, **details)
+    return error_response(request, exc.code, exc.message, call_logs.header_for_error(request, exc) or None, **details)
 
 
 async def on_http_exception(request: Request, exc: Exception) -> Response:

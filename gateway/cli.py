@@ -148,6 +148,7 @@ def cmd_deploy(args: argparse.Namespace) -> int:
 
 @_api
 def cmd_invoke(args: argparse.Namespace) -> int:
+    from gateway import call_logs
     from gateway.client import path as api_path
 
     url = api_path("run", args.tenant, args.name) + ("/" + args.path.lstrip("/") if args.path else "")
@@ -156,12 +157,22 @@ def cmd_invoke(args: argparse.Namespace) -> int:
     if args.data is not None:
         content = Path(args.data[1:]).read_bytes() if args.data.startswith("@") else args.data.encode()
     method = args.method or ("POST" if content is not None else "GET")
+    if args.logs:
+        headers[call_logs.LOGS_HEADER] = "1"
     with _client(args) as client:
         response = client.send(method, url, params=list(args.query or []), headers=headers, content=content)
     if args.include:
         print(f"HTTP {response.status_code}", file=sys.stderr)
         for name, value in response.headers.items():
             print(f"{name}: {value}", file=sys.stderr)
+    if args.logs and call_logs.LOGS_HEADER in response.headers:
+        from gateway.logs import format_record
+
+        shown = call_logs.decode(response.headers[call_logs.LOGS_HEADER])
+        for record in shown["records"]:
+            print(format_record(record), file=sys.stderr)
+        if shown["dropped"]:
+            print(f"({shown['dropped']} log lines dropped: over the per-call log limit)", file=sys.stderr)
     sys.stdout.write(response.text)
     if response.text and not response.text.endswith("\n"):
         sys.stdout.write("\n")
@@ -274,6 +285,8 @@ def build_parser() -> argparse.ArgumentParser:
     invoke.add_argument("--data", "-d", help="request body, or @FILE")
     invoke.add_argument("--method", "-X")
     invoke.add_argument("--include", "-i", action="store_true", help="print the status and headers on stderr")
+    invoke.add_argument("--logs", "-l", action="store_true",
+                        help="print the call's own log lines on stderr (needs a token with the logs scope)")
     invoke.set_defaults(handler=cmd_invoke)
 
     functions = commands.add_parser("functions", parents=[common], help="list, show or delete functions")

@@ -15,6 +15,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
+from gateway import call_logs
 from gateway.auth import authorize
 from gateway.http import read_body
 from gateway.invocation import CallTarget, call, guest_request_from, result_response
@@ -54,8 +55,12 @@ async def invoke_function(request: Request) -> Response:
         allowed_hosts=version.allowed_hosts,
         secrets=version.secrets,
     )
+    want_logs = call_logs.requested(request, gateway, tenant.name)
     result = await call(gateway, target, deployed.program, guest_request, limits)
-    return result_response(result, decision.headers())
+    headers = decision.headers()
+    if want_logs:
+        headers[call_logs.LOGS_HEADER] = call_logs.encode(result.logs, result.logs_dropped)
+    return result_response(result, headers)
 
 
 routes = [

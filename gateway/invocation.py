@@ -137,6 +137,8 @@ async def call(
         metrics.fuel.labels(target.kind).observe(fuel)
         log.event("error", f"invocation failed: {error.code}: {error.message}", event="invocation_end",
                   code=error.code, fuel_used=fuel, duration_ms=round(duration * 1000, 3))
+        error.log_records = log.records  # type: ignore[attr-defined]  (gateway/call_logs.py)
+        error.logs_dropped = log.dropped  # type: ignore[attr-defined]
         raise
     duration = time.perf_counter() - started
     metrics.invocations.labels(target.kind, "ok").inc()

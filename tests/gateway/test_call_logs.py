@@ -1,0 +1,43 @@
+"""x-wasmtask-logs: a call's own log lines in its response, for local development."""
+
+from __future__ import annotations
+
+from gateway import call_logs
+from tests.gateway.support import Api, error_code
+
+LOGGING = "module.exports = function (ctx, cb) { console.log('hello', ctx.query.n); console.warn('careful'); cb(null, 'done'); };"
+FAILING = "module.exports = function (cb) { console.error('about to fail'); cb(new Error('boom')); };"
+
+
+def test_an_edge_call_returns_its_logs_when_asked_with_a_logs_token(api: Api, tenant: str, token: dict[str, str]) -> None:
+    api.deployed(tenant, "talk", LOGGING, token)
+    response = api.http.get(f"/run/{tenant}/talk", params={"n": "7"}, headers={**token, "x-wasmtask-logs": "1"})
+    assert response.status_code == 200
+    shown = call_logs.decode(response.headers["x-wasmtask-logs"])
+    assert [(r["level"], r["msg"]) for r in shown["records"]] == [("info", "hello 7"), ("warn", "careful")]
+    assert shown["dropped"] == 0
+    assert all(r["tenant"] == tenant and r["function"] == "talk" for r in shown["records"])
+
+
+def test_without_the_header_nothing_changes(api: Api, tenant: str, token: dict[str, str]) -> None:
+    api.deployed(tenant, "talk", LOGGING, token)
+    assert "x-wasmtask-logs" not in api.http.get(f"/run/{tenant}/talk").headers
+
+
+def test_asking_anonymously_or_without_the_logs_scope_is_refused(api: Api, tenant: str, token: dict[str, str]) -> None:
+    api.deployed(tenant, "talk", LOGGING, token)
+    anonymous = api.http.get(f"/run/{tenant}/talk", headers={"x-wasmtask-logs": "1"})
+    assert anonymous.status_code == 401
+    run_only = api.http.get(f"/run/{tenant}/talk", headers={**api.token(tenant, "run"), "x-wasmtask-logs": "1"})
+    assert (run_only.status_code, error_code(run_only)) == (403, "forbidden")
+    other = api.create_tenant()
+    foreign = api.http.get(f"/run/{tenant}/talk", headers={**api.token(other), "x-wasmtask-logs": "1"})
+    assert foreign.status_code == 403
+
+
+def test_a_failed_call_still_returns_its_logs(api: Api, tenant: str, token: dict[str, str]) -> None:
+    response = api.http.post(f"/api/run/{tenant}", content=FAILING,
+                             headers={**token, "content-type": "text/javascript", "x-wasmtask-logs": "1"})
+    assert error_code(response) == "guest_error"
+    shown = call_logs.decode(response.headers["x-wasmtask-logs"])
+    assert [r["msg"] for r in shown["records"]] == ["about to fail"]
