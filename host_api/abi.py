@@ -23,6 +23,8 @@ Host imports, all in the ``wasmtask`` module
                                                 memory; returns the bytes copied
     random_fill(ptr: i32, len: i32)             host randomness
     now_ms() -> f64                             wall clock, ms since the epoch
+    out_of_memory()                             an allocation failed at the memory limit: a
+                                                trap that follows is reported as memory_limit
 
 WASI guests may also import a small, deny-by-default subset of
 ``wasi_snapshot_preview1`` (see ``isolates.wasi``): no files, no environment,
@@ -47,6 +49,7 @@ IMPORT_FETCH: Final = "fetch"
 IMPORT_STAGED_READ: Final = "staged_read"
 IMPORT_RANDOM_FILL: Final = "random_fill"
 IMPORT_NOW_MS: Final = "now_ms"
+IMPORT_OUT_OF_MEMORY: Final = "out_of_memory"
 
 # log(level, ...): the numeric levels a guest passes, and their names.
 LOG_LEVELS: Final[dict[int, str]] = {0: "debug", 1: "info", 2: "warn", 3: "error"}

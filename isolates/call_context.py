@@ -26,6 +26,7 @@ class CallContext:
     fetcher: Fetcher | None = None
     memory: ffi.wasmtime_memory_t | None = None  # raw: see isolates.raw
     staged: bytes = b""
+    out_of_memory: bool = False  # the guest said an allocation failed at the memory limit
     extra: dict[str, Any] = field(default_factory=dict)
 
     def _bounds(self, context, ptr: int, length: int) -> int:  # type: ignore[no-untyped-def]

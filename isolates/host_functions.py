@@ -110,6 +110,13 @@ def host_random_fill(context_ptr: RawContext, ptr: int, length: int) -> None:
         return
 
 
+def host_out_of_memory(context_ptr: RawContext) -> None:
+    """The guest's allocator failed at the memory limit (it may trap next: isolates.invoke)."""
+    context = current()
+    if context is not None:
+        context.out_of_memory = True
+
+
 def host_now_ms(context_ptr: RawContext) -> float:
     return time.time() * 1000.0
 
@@ -220,6 +227,7 @@ HOST_FUNCTIONS: list[HostFunction] = [
     (abi.IMPORT_MODULE, abi.IMPORT_STAGED_READ, [I32, I32], [I32], host_staged_read),
     (abi.IMPORT_MODULE, abi.IMPORT_RANDOM_FILL, [I32, I32], [], host_random_fill),
     (abi.IMPORT_MODULE, abi.IMPORT_NOW_MS, [], [F64], host_now_ms),
+    (abi.IMPORT_MODULE, abi.IMPORT_OUT_OF_MEMORY, [], [], host_out_of_memory),
     (abi.WASI_MODULE, "fd_write", [I32, I32, I32, I32], [I32], wasi_fd_write),
     (abi.WASI_MODULE, "clock_time_get", [I32, I64, I32], [I32], wasi_clock_time_get),
     (abi.WASI_MODULE, "clock_res_get", [I32, I32], [I32], wasi_clock_res_get),

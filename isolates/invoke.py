@@ -163,7 +163,12 @@ class Call:
         try:
             return call(self.raw, *args)
         except wasmtime.Trap as trap:
-            raise trap_error(trap) from trap
+            error = trap_error(trap)
+            if self.context.out_of_memory and isinstance(error, GuestError):
+                # a guest that cannot recover from a failed allocation (Rust, AssemblyScript)
+                # says so through wasmtask.out_of_memory, then traps
+                raise MemoryLimitExceeded(f"the guest ran out of memory ({error.message})") from trap
+            raise error from trap
         except ProcExit as exc:
             raise GuestError(str(exc)) from exc
         except wasmtime.WasmtimeError as exc:

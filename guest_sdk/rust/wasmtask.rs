@@ -27,6 +27,7 @@ mod host {
         pub fn log(level: i32, ptr: *const u8, len: usize);
         pub fn fetch(ptr: *const u8, len: usize) -> i32;
         pub fn staged_read(ptr: *mut u8, len: usize) -> i32;
+        pub fn out_of_memory();
     }
 }
 
@@ -194,7 +195,10 @@ fn log_out_of_memory(size: usize) {
     }
     line[length..length + suffix.len()].copy_from_slice(suffix);
     length += suffix.len();
-    unsafe { host::log(ERROR, line.as_ptr(), length) }
+    unsafe {
+        host::log(ERROR, line.as_ptr(), length);
+        host::out_of_memory(); // Rust aborts next: the host reports that trap as memory_limit
+    }
 }
 
 pub fn alloc(length: usize) -> *mut u8 {

@@ -84,3 +84,12 @@ def test_a_trap_reports_its_cause() -> None:
     source = HELLO.replace("(call $log (i32.const 1) (i32.const 2048) (i32.const 9))", "unreachable")
     with pytest.raises(GuestError, match="unreachable. instruction executed"):
         invoke(prepare("wasm", source, Limits()), guest_request(), Limits())
+
+
+def test_a_trap_after_out_of_memory_is_memory_limit() -> None:
+    source = HELLO.replace(
+        '(import "wasmtask" "log" (func $log (param i32 i32 i32)))',
+        '(import "wasmtask" "log" (func $log (param i32 i32 i32)))\n  (import "wasmtask" "out_of_memory" (func $oom))',
+    ).replace("(call $log (i32.const 1) (i32.const 2048) (i32.const 9))", "(call $oom) unreachable")
+    with pytest.raises(MemoryLimitExceeded, match="ran out of memory"):
+        invoke(prepare("wasm", source, Limits()), guest_request(), Limits())
