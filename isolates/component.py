@@ -39,12 +39,11 @@ from isolates.errors import (
     GuestError,
     InvalidCode,
     IsolateError,
-    MemoryLimitExceeded,
     OutputLimitExceeded,
     StackOverflow,
     Timeout,
 )
-from isolates.invoke import InvokeResult, result_from_reply, trap_error
+from isolates.invoke import InvokeResult, instantiation_error, result_from_reply, trap_error
 from isolates.limits import Limits
 from isolates.module_cache import ModuleCache, default_cache_dir
 from isolates.program import Program
@@ -310,13 +309,6 @@ def call_error(error: wasmtime.WasmtimeError) -> IsolateError:
     return GuestError(f"the guest trapped: {cause}" if code is not None else f"wasm error: {cause}")
 
 
-def _instantiation_error(exc: wasmtime.WasmtimeError) -> IsolateError:
-    message = str(exc)
-    if "memory" in message and ("limit" in message or "minimum" in message or "resource" in message):
-        return MemoryLimitExceeded(f"the guest's initial memory is over the memory limit: {message.splitlines()[0]}")
-    return InvalidCode(f"the component cannot be instantiated: {message.splitlines()[0]}")
-
-
 def invoke_component(
     program: Program,
     request: dict[str, Any] | bytes,
@@ -344,7 +336,7 @@ def invoke_component(
         except wasmtime.Trap as trap:
             raise trap_error(trap) from trap
         except wasmtime.WasmtimeError as exc:
-            raise (call_error(exc) if trap_code_of(exc) is not None else _instantiation_error(exc)) from exc
+            raise (call_error(exc) if trap_code_of(exc) is not None else instantiation_error(exc, "component")) from exc
         handle = instance.get_func(store, EXPORT_HANDLE)
         if handle is None:
             raise InvalidCode(f"the component does not export {EXPORT_HANDLE}")

@@ -211,13 +211,13 @@ def trap_cause(trap: wasmtime.Trap) -> str:
     return text.splitlines()[0] if text else str(trap.trap_code)
 
 
-def instantiation_error(exc: wasmtime.WasmtimeError) -> IsolateError:
+def instantiation_error(exc: wasmtime.WasmtimeError, what: str = "module") -> IsolateError:
     message = str(exc)
     if "maximum concurrent" in message:
         return Overloaded(f"no free isolate slot: {message.splitlines()[0]}")
     if "memory" in message and ("limit" in message or "minimum" in message or "resource" in message):
         return MemoryLimitExceeded(f"the guest's initial memory is over the memory limit: {message.splitlines()[0]}")
-    return InvalidCode(f"the module cannot be instantiated: {message.splitlines()[0]}")
+    return InvalidCode(f"the {what} cannot be instantiated: {message.splitlines()[0]}")
 
 
 def result_from_reply(reply: dict[str, Any]) -> InvokeResult:
