@@ -32,7 +32,7 @@ from isolates.errors import (
     error_for_code,
 )
 from isolates import raw
-from isolates.host_functions import ProcExit, thread_linker
+from isolates.host_functions import thread_linker
 from isolates.limits import Limits
 from isolates.program import Program
 
@@ -56,8 +56,8 @@ class Call:
     """One call's Store and instance. Create, use once, ``close``.
 
     Everything here is on the hot path and uses the raw C API (isolates.raw):
-    export lookups by name and unchecked calls, on types ``check_abi`` verified
-    once per module.
+    export lookups by name and unchecked calls, on types ``program.abi_problems``
+    verified once per module.
     """
 
     def __init__(self, engine: Engine, program: Program, limits: Limits, context: CallContext) -> None:
@@ -169,8 +169,6 @@ class Call:
                 # says so through wasmtask.out_of_memory, then traps
                 raise MemoryLimitExceeded(f"the guest ran out of memory ({error.message})") from trap
             raise error from trap
-        except ProcExit as exc:
-            raise GuestError(str(exc)) from exc
         except wasmtime.WasmtimeError as exc:
             raise GuestError(f"wasm error: {exc}") from exc
 

@@ -93,3 +93,15 @@ def test_a_trap_after_out_of_memory_is_memory_limit() -> None:
     ).replace("(call $log (i32.const 1) (i32.const 2048) (i32.const 9))", "(call $oom) unreachable")
     with pytest.raises(MemoryLimitExceeded, match="ran out of memory"):
         invoke(prepare("wasm", source, Limits()), guest_request(), Limits())
+
+
+def test_proc_exit_ends_the_call_with_guest_error() -> None:
+    from isolates import GuestError
+
+    source = HELLO.replace(
+        '(import "wasmtask" "log" (func $log (param i32 i32 i32)))',
+        '(import "wasmtask" "log" (func $log (param i32 i32 i32)))\n'
+        '  (import "wasi_snapshot_preview1" "proc_exit" (func $exit (param i32)))',
+    ).replace("(call $log (i32.const 1) (i32.const 2048) (i32.const 9))", "(call $exit (i32.const 3))")
+    with pytest.raises(GuestError, match=r"proc_exit\(3\)"):
+        invoke(prepare("wasm", source, Limits()), guest_request(), Limits())
