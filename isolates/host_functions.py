@@ -279,7 +279,18 @@ def _raw_callback(implementation: Callable[..., Any], params: list[wasmtime.ValT
 
 _FIELDS = {"i32": "i32", "i64": "i64", "f64": "f64", "f32": "f32"}
 _NO_FINALIZER = ctypes.cast(0, ctypes.CFUNCTYPE(None, ctypes.c_void_p))
-_CALLBACKS: list[Any] = []  # keep every ctypes callback alive as long as the process
+# One ctypes callback per host function for the whole process: every thread's
+# Linker defines the same ones (worker threads come and go; their linkers with them).
+_callbacks: list[tuple[str, str, list[wasmtime.ValType], list[wasmtime.ValType], Any]] = []
+_callbacks_lock = threading.Lock()
+
+
+def _host_callbacks() -> list[tuple[str, str, list[wasmtime.ValType], list[wasmtime.ValType], Any]]:
+    with _callbacks_lock:
+        if not _callbacks:
+            for module, name, params, results, implementation in HOST_FUNCTIONS:
+                _callbacks.append((module, name, params, results, _raw_callback(implementation, params, results)))
+        return _callbacks
 
 
 def _trap(message: str) -> int:
@@ -292,9 +303,7 @@ def new_linker(engine: wasmtime.Engine) -> wasmtime.Linker:
     """A Linker with every host function defined (store-independent)."""
     linker = wasmtime.Linker(engine)
     linker.allow_shadowing = True  # env.memory is redefined per call
-    for module, name, params, results, implementation in HOST_FUNCTIONS:
-        callback = _raw_callback(implementation, params, results)
-        _CALLBACKS.append(callback)
+    for module, name, params, results, callback in _host_callbacks():
         func_type = _ty(params, results)
         module_bytes, name_bytes = module.encode(), name.encode()
         error = ffi.wasmtime_linker_define_func_unchecked(

@@ -183,3 +183,18 @@ def test_maps_from_the_snapshot_still_work_under_each_requests_seed() -> None:
     program = prepare("javascript", source, limits)
     for _ in range(3):
         assert invoke(program, guest_request(), limits).value == {"hits": 2000, "size": 2000, "weak": "w", "has0": False}
+
+
+def test_new_threads_reuse_the_processes_host_callbacks() -> None:
+    from isolates import host_functions
+    from isolates.engine import Engine
+
+    engine = Engine.shared().wasmtime
+    host_functions.new_linker(engine)
+    before = list(host_functions._callbacks)
+    threads = [threading.Thread(target=host_functions.thread_linker, args=(engine,)) for _ in range(3)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert host_functions._callbacks == before  # worker threads come and go: no callbacks pile up
