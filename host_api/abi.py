@@ -53,18 +53,12 @@ IMPORT_OUT_OF_MEMORY: Final = "out_of_memory"
 
 # log(level, ...): the numeric levels a guest passes, and their names.
 LOG_LEVELS: Final[dict[int, str]] = {0: "debug", 1: "info", 2: "warn", 3: "error"}
-LOG_LEVEL_NUMBERS: Final[dict[str, int]] = {name: number for number, name in LOG_LEVELS.items()}
 
 # Error codes a guest may report in its own response ({"ok": false, "error": {"code": ...}}).
 # Anything else a guest claims becomes ``guest_error``.
 GUEST_REPORTABLE_CODES: Final = frozenset(
     {"guest_error", "memory_limit", "stack_overflow", "output_limit", "invalid_code"}
 )
-
-
-def pack_pointer(ptr: int, length: int) -> int:
-    """The i64 a guest returns for a (pointer, length) pair."""
-    return (ptr << 32) | length
 
 
 def unpack_pointer(packed: int) -> tuple[int, int]:

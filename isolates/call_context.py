@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import ctypes
 import threading
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any, Callable
 
 from wasmtime import _ffi as ffi
@@ -27,7 +27,6 @@ class CallContext:
     memory: ffi.wasmtime_memory_t | None = None  # raw: see isolates.raw
     staged: bytes = b""
     out_of_memory: bool = False  # the guest said an allocation failed at the memory limit
-    extra: dict[str, Any] = field(default_factory=dict)
 
     def _bounds(self, context, ptr: int, length: int) -> int:  # type: ignore[no-untyped-def]
         if self.memory is None:

@@ -7,6 +7,8 @@ thread-local (isolates.call_context).
 
 from __future__ import annotations
 
+import base64
+import binascii
 import time
 from dataclasses import dataclass, field
 from typing import Any
@@ -106,6 +108,7 @@ class Call:
         self.context.memory = memory
         self.instance = instance
         self._alloc = raw.export_func(raw_context, instance, abi.EXPORT_ALLOC.encode())
+        self._handle = raw.export_func(raw_context, instance, abi.EXPORT_HANDLE.encode())
         self._mark("instantiate", started)
 
     def initialize(self) -> None:
@@ -136,7 +139,7 @@ class Call:
 
     def call_json(self, export: str, payload: bytes) -> dict[str, Any]:
         """Write ``payload`` into the guest, call ``export(ptr, len)``, parse the JSON it returns."""
-        function = raw.export_func(self.raw, self.instance, export.encode())
+        function = self._handle if export == abi.EXPORT_HANDLE else raw.export_func(self.raw, self.instance, export.encode())
         if self._alloc is None or function is None:
             raise InvalidCode(f"the module does not export {abi.EXPORT_ALLOC} and {export}")
         ptr = self._call(raw.call_i32_to_i32, self._alloc, len(payload) + 1)
@@ -240,9 +243,6 @@ def result_from_reply(reply: dict[str, Any]) -> InvokeResult:
 
 
 def _response_result(result: dict[str, Any]) -> InvokeResult:
-    import base64
-    import binascii
-
     status = result.get("status", 200)
     if not isinstance(status, int) or not 100 <= status <= 599:
         raise GuestError(f"the guest's response has an invalid status: {status!r}")

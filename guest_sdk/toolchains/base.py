@@ -11,6 +11,7 @@ import time
 from dataclasses import dataclass, replace
 from pathlib import Path
 
+from isolates.module_cache import write_atomically
 from guest_sdk.toolchains.sandbox import (
     SYSTEM,
     BuildLimits,
@@ -62,18 +63,6 @@ def trim_output(text: str, workdir: Path) -> str:
         lines = lines[:MAX_MESSAGE_LINES] + [f"... ({len(lines) - MAX_MESSAGE_LINES} more lines)"]
     text = "\n".join(lines)
     return text if len(text) <= MAX_MESSAGE_CHARS else text[:MAX_MESSAGE_CHARS] + " ..."
-
-
-def store_atomically(path: Path, data: bytes) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    handle, temporary = tempfile.mkstemp(dir=path.parent, suffix=".tmp")
-    try:
-        with os.fdopen(handle, "wb") as file:
-            file.write(data)
-        os.replace(temporary, path)
-    except BaseException:
-        Path(temporary).unlink(missing_ok=True)
-        raise
 
 
 @dataclass(frozen=True)
@@ -141,9 +130,9 @@ class Toolchain:
             except BuildKilled:
                 raise
             except BuildError as exc:
-                store_atomically(failed, str(exc).encode("utf-8"))
+                write_atomically(failed, str(exc).encode("utf-8"))
                 raise
-        store_atomically(path, wasm)
+        write_atomically(path, wasm)
         return Built(self.language, wasm, key, path, False, time.perf_counter() - started)
 
     def default_limits(self) -> BuildLimits:

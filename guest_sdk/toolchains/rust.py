@@ -15,7 +15,8 @@ import subprocess
 import tempfile
 from pathlib import Path
 
-from guest_sdk.toolchains.base import GUEST_SDK, BuildLimits, Confinement, Toolchain, store_atomically
+from isolates.module_cache import write_atomically
+from guest_sdk.toolchains.base import GUEST_SDK, BuildLimits, Confinement, Toolchain
 
 SDK = GUEST_SDK / "rust"
 TARGET = "wasm32-unknown-unknown"
@@ -82,7 +83,7 @@ class RustToolchain(Toolchain):
                     cache_dir,
                     limits,
                 )
-                store_atomically(path, self.read_output(workdir, "libwasmtask.rlib"))
+                write_atomically(path, self.read_output(workdir, "libwasmtask.rlib"))
         return path
 
     def compile(self, workdir: Path, cache_dir: Path, limits: BuildLimits) -> bytes:
