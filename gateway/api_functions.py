@@ -15,7 +15,7 @@ from gateway.errors import MethodNotAllowed, NotFound
 from gateway.http import JSONResponse, media_type, read_body
 from gateway.names import check_name
 from gateway.registry import DeploySpec, Tenant
-from gateway.service import Gateway
+from gateway.service import API_BUCKET, Gateway
 from isolates import IsolateError
 
 DEPLOY_FIELDS = frozenset({"limits", "secrets", "allowed_hosts", "env", "auth"})
@@ -25,15 +25,15 @@ async def _tenant_for(request: Request, scope: str = "deploy") -> tuple[Gateway,
     """Check the name, then the token (before revealing whether the tenant exists), then the tenant."""
     gateway: Gateway = request.app.state.gateway
     name = check_name(request.path_params["tenant"], "tenant name")
-    request.state.principal = authorize(gateway.principal(request.headers), name, scope)
-    return gateway, await gateway.tenant(name)
+    principal = request.state.principal = authorize(gateway.principal(request.headers), name, scope)
+    return gateway, await gateway.tenant(name, principal)
 
 
 async def deploy(request: Request) -> Response:
     gateway, tenant = await _tenant_for(request)
     name = check_name(request.path_params["name"], "function name")
     principal = request.state.principal
-    decision = gateway.take_rate(tenant)
+    decision = gateway.take_rate(tenant, API_BUCKET)
     body = await read_body(request, gateway.settings.max_code_bytes)
     code = read_code_request(media_type(request), body, DEPLOY_FIELDS)
     fields = code.fields

@@ -14,8 +14,7 @@ from gateway.service import Gateway
 async def stream_logs(request: Request) -> Response:
     gateway: Gateway = request.app.state.gateway
     name = check_name(request.path_params["tenant"], "tenant name")
-    authorize(gateway.principal(request.headers), name, "logs")
-    await gateway.tenant(name)
+    await gateway.tenant(name, authorize(gateway.principal(request.headers), name, "logs"))
     return await gateway.stream_logs(request)
 
 

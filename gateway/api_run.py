@@ -16,13 +16,13 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from gateway import call_logs
+from gateway import call_depth, call_logs
 from gateway.auth import authorize
 from gateway.deploy_spec import read_code_request
 from gateway.http import media_type, read_body
 from gateway.invocation import CallTarget, call, guest_request_from, result_response
 from gateway.names import check_name
-from gateway.service import Gateway, prepare_program
+from gateway.service import API_BUCKET, Gateway, prepare_program
 
 RUN_FIELDS = frozenset({"limits", "body"})
 
@@ -31,8 +31,9 @@ async def run(request: Request) -> Response:
     gateway: Gateway = request.app.state.gateway
     name = check_name(request.path_params["tenant"], "tenant name")
     principal = authorize(gateway.principal(request.headers), name, "run")
-    tenant = await gateway.tenant(name)
-    decision = gateway.take_rate(tenant)
+    cdn_loop = call_depth.check(request.headers)
+    tenant = await gateway.tenant(name, principal)
+    decision = gateway.take_rate(tenant, API_BUCKET)
     request.state.show_guest_details = True
     body = await read_body(request, gateway.settings.max_code_bytes)
     code = read_code_request(media_type(request), body, RUN_FIELDS)
@@ -42,7 +43,8 @@ async def run(request: Request) -> Response:
         request,
         path="/",
         body=guest_body,
-        drop_authorization=True,
+        credentials=gateway.credentials,
+        authorization_consumed=True,
         secrets={},
         env={},
         meta={"tenant": tenant.name},
@@ -50,8 +52,8 @@ async def run(request: Request) -> Response:
     if guest_body is not None:
         guest_request["headers"]["content-type"] = "application/json"
     prepare = functools.partial(prepare_program, code.language, code.code, limits, False)
-    want_logs = call_logs.requested(request, gateway, tenant.name)
-    result = await call(gateway, CallTarget(tenant=tenant, kind="run"), prepare, guest_request, limits)
+    want_logs = call_logs.requested(request, gateway, tenant)
+    result = await call(gateway, CallTarget(tenant=tenant, kind="run", cdn_loop=cdn_loop), prepare, guest_request, limits)
     headers = decision.headers()
     if want_logs:
         headers[call_logs.LOGS_HEADER] = call_logs.encode(result.logs, result.logs_dropped)

@@ -82,9 +82,7 @@ async def get_tenant(request: Request) -> Response:
     gateway = _gateway(request)
     name = check_name(request.path_params["tenant"], "tenant name")
     principal = gateway.principal(request.headers)
-    if principal is None or not principal.admin:
-        authorize(principal, name, "any")
-    return JSONResponse((await gateway.tenant(name)).to_dict())
+    return JSONResponse((await gateway.tenant(name, authorize(principal, name, "any"))).to_dict())
 
 
 async def delete_tenant(request: Request) -> Response:
@@ -100,7 +98,7 @@ async def delete_tenant(request: Request) -> Response:
 async def issue_token(request: Request) -> Response:
     gateway, data = await _admin_body(request, TOKEN_FIELDS)
     tenant = check_name(data.get("tenant"), "tenant name")
-    await gateway.tenant(tenant)  # 404 for an unknown tenant
+    tenant_id = (await gateway.tenant(tenant)).uid  # 404 for an unknown tenant
     scopes = data.get("scopes", list(SCOPES))
     if isinstance(scopes, str):
         scopes = [scope.strip() for scope in scopes.split(",") if scope.strip()]
@@ -110,6 +108,7 @@ async def issue_token(request: Request) -> Response:
         gateway.keys.jwt_secret,
         tenant,
         scopes,
+        tenant_id=tenant_id,
         ttl_seconds=data.get("expires_in", DEFAULT_TTL_SECONDS),
         limits=data.get("limits"),
     )

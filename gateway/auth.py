@@ -6,7 +6,10 @@ import hmac
 from dataclasses import dataclass
 from typing import Mapping
 
+from starlette.datastructures import Headers
+
 from gateway.errors import Forbidden, Unauthorized
+from gateway.registry import Tenant
 from gateway.tokens import SCOPES, verify
 from isolates.limits import Limits
 
@@ -21,13 +24,20 @@ class Principal:
     tenant: str | None
     scopes: frozenset[str]
     limits: Limits | None = None
+    tenant_id: str | None = None  # the identity the token was issued for (gateway/tokens.py)
+    issued_at: int = 0
 
 
 ADMIN = Principal(admin=True, tenant=None, scopes=frozenset(SCOPES))
 
 
 def bearer(headers: Mapping[str, str]) -> str | None:
-    value = headers.get("authorization")
+    """The bearer credential; ``Unauthorized`` for another scheme or for several Authorization
+    headers (which one counts would be ambiguous, and the other might reach a guest)."""
+    values = headers.getlist("authorization") if isinstance(headers, Headers) else [headers.get("authorization", "")]
+    if len(values) > 1:
+        raise Unauthorized("send one Authorization header, not several", headers=CHALLENGE)
+    value = values[0] if values else ""
     if not value:
         return None
     scheme, _, credentials = value.partition(" ")
@@ -44,7 +54,8 @@ def authenticate(headers: Mapping[str, str], *, admin_key: str, jwt_secret: str)
     if hmac.compare_digest(token.encode(), admin_key.encode()):
         return ADMIN
     claims = verify(jwt_secret, token)
-    return Principal(admin=False, tenant=claims.tenant, scopes=claims.scopes, limits=claims.limits)
+    return Principal(admin=False, tenant=claims.tenant, scopes=claims.scopes, limits=claims.limits,
+                     tenant_id=claims.tenant_id, issued_at=claims.issued_at)
 
 
 def authorize(principal: Principal | None, tenant: str, scope: str) -> Principal:
@@ -58,6 +69,22 @@ def authorize(principal: Principal | None, tenant: str, scope: str) -> Principal
     if scope != "any" and scope not in principal.scopes:
         raise Forbidden(f"the token lacks the {scope!r} scope")
     return principal
+
+
+def check_tenant(principal: Principal | None, tenant: Tenant) -> None:
+    """``Unauthorized`` when a tenant token was issued for an earlier tenant of the same name.
+
+    ``authorize`` checks the name before the tenant is looked up; this checks the
+    identity after. Tokens without ``tid`` (issued before tenant ids) must be no
+    older than the tenant (``iat`` has whole seconds, hence the floor)."""
+    if principal is None or principal.admin:
+        return
+    if principal.tenant_id is not None:
+        valid = hmac.compare_digest(principal.tenant_id.encode(), tenant.uid.encode())
+    else:
+        valid = principal.issued_at >= int(tenant.created_at)
+    if not valid:
+        raise Unauthorized(f"the token was issued for an earlier tenant named {tenant.name!r}", headers=CHALLENGE)
 
 
 def authorize_admin(principal: Principal | None) -> Principal:

@@ -2,9 +2,11 @@
 
 Public by default (like Workers); a function deployed with ``"auth": "token"``
 needs a token of its tenant with the ``run`` scope (like webtask), and that
-Authorization header is not passed on to the function. Nor is, on public
-functions, an Authorization header carrying the admin key or any valid
-platform token: the gateway's credentials never reach guest code. Request bodies over
+Authorization header is not passed on to the function. Nor is, on any
+function, a header carrying the admin key or a platform token, in whatever
+shape (gateway/credentials.py): the gateway's credentials never reach guest
+code. Calls take from the tenant's edge rate bucket, never from the one its
+deploys use. Request bodies over
 ``max_body_bytes`` get 413; responses over the function's ``output_bytes``
 get ``output_limit``.
 """
@@ -15,12 +17,12 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from gateway import call_logs
-from gateway.auth import authorize
+from gateway import call_depth, call_logs
+from gateway.auth import authorize, check_tenant
 from gateway.http import read_body
 from gateway.invocation import CallTarget, call, guest_request_from, result_response
 from gateway.names import check_name
-from gateway.service import Gateway
+from gateway.service import EDGE_BUCKET, Gateway
 
 METHODS = ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"]
 
@@ -29,20 +31,24 @@ async def invoke_function(request: Request) -> Response:
     gateway: Gateway = request.app.state.gateway
     tenant_name = check_name(request.path_params["tenant"], "tenant name")
     name = check_name(request.path_params["name"], "function name")
+    cdn_loop = call_depth.check(request.headers)
     tenant = await gateway.tenant(tenant_name)
-    decision = gateway.take_rate(tenant)  # before the lookup: a flood of unknown names costs the tenant's bucket
+    # before the lookup: a flood of unknown names costs the edge bucket, not registry queries
+    decision = gateway.take_rate(tenant, EDGE_BUCKET)
     deployed = await gateway.programs.get(tenant.name, name)
     version = deployed.version
     principal = None
     if version.auth == "token":
         principal = authorize(gateway.principal(request.headers), tenant.name, "run")
+        check_tenant(principal, tenant)
     body = await read_body(request, gateway.settings.max_body_bytes)
     limits = version.limits.capped_by(gateway.ceiling(tenant, principal))
     guest_request = guest_request_from(
         request,
         path="/" + request.path_params.get("path", ""),
         body=body,
-        drop_authorization=version.auth == "token" or gateway.is_platform_credential(request.headers),
+        credentials=gateway.credentials,
+        authorization_consumed=version.auth == "token",
         secrets=version.secrets,
         env=version.env,
         meta={"tenant": tenant.name, "function": name, "version": version.version_id},
@@ -54,8 +60,9 @@ async def invoke_function(request: Request) -> Response:
         version=version.version_id,
         allowed_hosts=version.allowed_hosts,
         secrets=version.secrets,
+        cdn_loop=cdn_loop,
     )
-    want_logs = call_logs.requested(request, gateway, tenant.name)
+    want_logs = call_logs.requested(request, gateway, tenant)
     result = await call(gateway, target, deployed.program, guest_request, limits)
     headers = decision.headers()
     if want_logs:

@@ -17,6 +17,10 @@ from typing import Any
 #   concurrency_limit 429  the tenant has too many calls in flight (retry soon).
 #   overloaded 503   the whole server has no isolate slot free within the queue time.
 #   guest_error 500  like webtask: the user's code threw or called back an error.
+#   invalid_response 502  the function's response is not valid HTTP (status, headers, a body
+#                    on a 204/304); the function is the upstream that answered badly.
+#   loop_detected 508  "Loop Detected" (RFC 5842): the request passed through too many
+#                    wasmtask functions calling each other (gateway/call_depth.py).
 STATUS_BY_CODE: dict[str, int] = {
     "invalid_request": 400,
     "invalid_code": 400,
@@ -34,11 +38,13 @@ STATUS_BY_CODE: dict[str, int] = {
     "guest_error": 500,
     "stack_overflow": 500,
     "output_limit": 502,
+    "invalid_response": 502,
     "overloaded": 503,
     "runtime_unavailable": 503,
     "timeout": 504,
     "memory_limit": 507,
     "cpu_limit": 508,
+    "loop_detected": 508,
 }
 
 
@@ -138,6 +144,12 @@ class RuntimeUnavailable(GatewayError):
     code = "runtime_unavailable"
 
 
+class LoopDetected(GatewayError):
+    """The request already passed through the most wasmtask functions a chain may have."""
+
+    code = "loop_detected"
+
+
 class InternalError(GatewayError):
     """A bug: logged with its traceback, answered without one."""
 
@@ -157,6 +169,7 @@ GATEWAY_ERRORS: tuple[type[GatewayError], ...] = (
     ConcurrencyLimited,
     Overloaded,
     RuntimeUnavailable,
+    LoopDetected,
     InternalError,
 )
 

@@ -15,13 +15,6 @@ from gateway.errors import InvalidRequest, PayloadTooLarge
 REQUEST_ID_HEADER = "x-request-id"
 _REQUEST_ID = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")
 
-# Hop-by-hop and framing headers a guest may not set on its response (the server owns them).
-RESPONSE_HEADERS_OWNED_BY_SERVER = frozenset(
-    {"connection", "keep-alive", "transfer-encoding", "content-length", "upgrade", "te", "trailer",
-     "proxy-connection", REQUEST_ID_HEADER}
-)
-
-
 class JSONResponse(Response):
     media_type = "application/json"
 

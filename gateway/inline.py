@@ -52,7 +52,8 @@ def attempt_inline(program: Program, request: dict[str, object], limits: Limits,
     limits) stopped it. The guest's log lines are kept in a buffer and handed to
     ``log`` only when the attempt counts. Other errors count and are raised."""
     capped = inline_limits(limits)
-    buffered = CallLog(max_bytes=limits.log_bytes, max_lines=limits.log_lines, request_id=log.request_id, fields=log.fields)
+    buffered = CallLog(max_bytes=limits.log_bytes, max_lines=limits.log_lines, request_id=log.request_id, fields=log.fields,
+                       mask=log.mask)
     try:
         result = invoke(program, request, capped, log=buffered)
     except CpuLimitExceeded:

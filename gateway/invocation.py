@@ -17,20 +17,16 @@ from typing import Any, Callable
 
 from starlette.responses import Response
 
-from gateway.http import RESPONSE_HEADERS_OWNED_BY_SERVER, JSONResponse, request_id
+from gateway.credentials import CredentialFilter
+from gateway.http import JSONResponse, request_id
 from gateway.inline import attempt_inline
 from gateway.registry import Tenant
-from gateway.service import Gateway
+from gateway.service import API_BUCKET, EDGE_BUCKET, Gateway, admission_key
 from host_api.egress import EgressPolicy
 from host_api.fetch import FetchLimits, FetchSession
-from host_api.log import CallLog, LogRecord
+from host_api.log import CallLog, SecretMask
 from host_api.request import guest_request
 from isolates import InvokeResult, IsolateError, Limits, Program, invoke
-
-# Secret values shorter than this are not masked in log lines (masking "a" would mangle every line).
-MIN_MASKED_SECRET_CHARS = 4
-MASK = "[secret]"
-
 
 @dataclass(frozen=True)
 class CallTarget:
@@ -42,23 +38,7 @@ class CallTarget:
     version: str = ""
     allowed_hosts: tuple[str, ...] = ()
     secrets: dict[str, str] = field(default_factory=dict, repr=False)
-
-
-def masking_sink(publish: Callable[[LogRecord], None], secrets: dict[str, str]) -> Callable[[LogRecord], None]:
-    """A log sink that replaces secret values in each record's message before publishing it."""
-    values = sorted((v for v in secrets.values() if len(v) >= MIN_MASKED_SECRET_CHARS), key=len, reverse=True)
-    if not values:
-        return publish
-
-    def mask(record: LogRecord) -> None:
-        message = record.msg
-        for value in values:
-            if value in message:
-                message = message.replace(value, MASK)
-        publish(record if message is record.msg else LogRecord(record.time, record.level, message,
-                                                               record.request_id, record.fields))
-
-    return mask
+    cdn_loop: str = ""  # what the call's fetches send as CDN-Loop (gateway/call_depth.py)
 
 
 @functools.lru_cache(maxsize=1024)
@@ -75,6 +55,7 @@ def fetch_session(target: CallTarget, limits: Limits, log: CallLog) -> FetchSess
         FetchLimits(),
         time.monotonic() + limits.wall_clock_ms / 1000,
         log=log.write,
+        cdn_loop=target.cdn_loop,
     )
 
 
@@ -103,12 +84,14 @@ async def call(
     fields = {"tenant": tenant.name}
     if target.function:
         fields.update(function=target.function, version=target.version)
+    mask = SecretMask(target.secrets.values())
     log = CallLog(
         max_bytes=limits.log_bytes,
         max_lines=limits.log_lines,
         request_id=call_id,
         fields=fields,
-        sink=masking_sink(gateway.logs.sink(tenant.name), target.secrets),
+        sink=gateway.logs.sink(tenant.name),
+        mask=mask,
     )
     log.event("debug", "invocation start", event="invocation_start", kind=target.kind)
     started = time.perf_counter()
@@ -128,8 +111,13 @@ async def call(
             if result is None:
                 gateway.inline.mark_slow(inline_key)
         if result is None:
-            result = await gateway.admission.run(tenant.name, tenant.concurrency, work)
+            bucket = EDGE_BUCKET if target.kind == "edge" else API_BUCKET
+            result = await gateway.admission.run(admission_key(tenant, bucket), tenant.concurrency, work)
     except IsolateError as error:
+        if mask:  # the message and stack leave the service in the response too
+            error.message = mask(error.message)
+            error.args = (error.message,)
+            error.stack = mask(error.stack) if error.stack else error.stack
         duration = time.perf_counter() - started
         fuel = int(getattr(error, "fuel_used", 0) or 0)
         metrics.invocations.labels(target.kind, error.code).inc()
@@ -154,28 +142,19 @@ async def call(
 
 
 def result_response(result: InvokeResult, headers: dict[str, str] | None = None) -> Response:
-    """The HTTP response for a call's result: its Response as is, or its JSON value with 200."""
+    """The HTTP response for a call's result: its Response as is, or its JSON value with 200.
+
+    A Response's status and headers were checked for every guest language when the
+    call ended (isolates/response.py): valid HTTP, no header the server owns."""
     extra = headers or {}
     if result.kind == "json":
         return JSONResponse(result.value, headers=extra)
     response = Response(result.body, status_code=result.status)
-    raw = [
-        (name.lower().encode("latin-1"), value.encode("latin-1", "replace"))
-        for name, value in result.headers
-        if name.lower() not in RESPONSE_HEADERS_OWNED_BY_SERVER and _header_ok(name, value)
-    ]
-    raw = [(k, v) for k, v in response.raw_headers if k == b"content-length"] + raw
+    raw = [(k, v) for k, v in response.raw_headers if k == b"content-length"]
+    raw += [(name.encode("latin-1"), value.encode("latin-1")) for name, value in result.headers]
     raw += [(k.encode(), v.encode()) for k, v in extra.items()]
     response.raw_headers = raw
     return response
-
-
-def _header_ok(name: str, value: str) -> bool:
-    """No header splitting: names are tokens, values carry no CR/LF/NUL."""
-    return bool(name) and all(33 <= ord(c) < 127 and c not in '()<>@,;:\\"/[]?={} ' for c in name) and not any(
-        c in value for c in "\r\n\0"
-    )
-
 
 
 def guest_request_from(
@@ -183,20 +162,18 @@ def guest_request_from(
     *,
     path: str,
     body: bytes | None,
-    drop_authorization: bool,
+    credentials: CredentialFilter,
+    authorization_consumed: bool,
     secrets: dict[str, str],
     env: dict[str, str],
     meta: dict[str, Any],
 ) -> dict[str, Any]:
     """The request JSON a guest gets (guest_sdk/ABI.md) for a Starlette ``request``.
 
-    The platform's own bearer token is removed when the gateway consumed it.
+    Every header carrying a platform credential is removed, and every Authorization
+    header when the gateway consumed it (gateway/credentials.py).
     """
-    headers = [
-        (name, value)
-        for name, value in request.headers.items()
-        if not (drop_authorization and name == "authorization")
-    ]
+    headers = credentials.guest_headers(request.headers.items(), authorization_consumed=authorization_consumed)
     return guest_request(
         method=request.method,
         url=str(request.url),

@@ -58,21 +58,26 @@ class TokenBucket:
         )
 
 
+BucketKey = tuple[str, str]  # (tenant, bucket name)
+
+
 class RateLimiter:
-    """One bucket per tenant, rebuilt when the tenant's rate or burst changes."""
+    """One bucket per (tenant, purpose), rebuilt when the tenant's rate or burst changes."""
 
     def __init__(self, clock: Callable[[], float] = time.monotonic) -> None:
         self.clock = clock
-        self._buckets: dict[str, TokenBucket] = {}
+        self._buckets: dict[BucketKey, TokenBucket] = {}
         self._lock = threading.Lock()
 
-    def take(self, tenant: str, rate: float, burst: int) -> RateDecision:
+    def take(self, key: BucketKey, rate: float, burst: int) -> RateDecision:
         with self._lock:
-            bucket = self._buckets.get(tenant)
+            bucket = self._buckets.get(key)
             if bucket is None or bucket.rate != rate or bucket.burst != burst:
-                bucket = self._buckets[tenant] = TokenBucket(rate, burst, self.clock)
+                bucket = self._buckets[key] = TokenBucket(rate, burst, self.clock)
             return bucket.take()
 
     def forget(self, tenant: str) -> None:
+        """Drop every bucket of ``tenant``."""
         with self._lock:
-            self._buckets.pop(tenant, None)
+            for key in [key for key in self._buckets if key[0] == tenant]:
+                del self._buckets[key]

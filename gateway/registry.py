@@ -7,6 +7,7 @@ the flip of the function's current version commit together or not at all.
 
 from __future__ import annotations
 
+import secrets
 import sqlite3
 import threading
 import time
@@ -29,7 +30,8 @@ CREATE TABLE IF NOT EXISTS tenants (
     rate_per_second REAL NOT NULL,
     rate_burst      INTEGER NOT NULL,
     concurrency     INTEGER NOT NULL,
-    created_at      REAL NOT NULL
+    created_at      REAL NOT NULL,
+    uid             TEXT                -- identity: tokens carry it, a re-created name gets a new one
 );
 CREATE TABLE IF NOT EXISTS functions (
     tenant          TEXT NOT NULL REFERENCES tenants(name) ON DELETE CASCADE,
@@ -69,6 +71,7 @@ class Tenant:
     rate_burst: int
     concurrency: int
     created_at: float
+    uid: str = ""  # random, never reused: what a token is bound to (gateway/tokens.py)
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -148,6 +151,16 @@ class Registry:
         self._db.execute("PRAGMA foreign_keys=ON")
         self._db.execute("PRAGMA busy_timeout=5000")
         self._db.executescript(SCHEMA)
+        self._migrate()
+
+    def _migrate(self) -> None:
+        """Bring a registry made by an earlier version up to this schema."""
+        with self.transaction() as db:
+            columns = {row["name"] for row in db.execute("PRAGMA table_info(tenants)")}
+            if "uid" not in columns:
+                db.execute("ALTER TABLE tenants ADD COLUMN uid TEXT")
+            for row in db.execute("SELECT name FROM tenants WHERE uid IS NULL").fetchall():
+                db.execute("UPDATE tenants SET uid = ? WHERE name = ?", (new_tenant_uid(), row["name"]))
 
     def close(self) -> None:
         with self._lock:
@@ -185,16 +198,18 @@ class Registry:
     ) -> Tenant:
         check_name(name, "tenant name")
         now = time.time()
+        uid = new_tenant_uid()
         try:
             with self.transaction() as db:
                 db.execute(
-                    "INSERT INTO tenants (name, max_limits, rate_per_second, rate_burst, concurrency, created_at)"
-                    " VALUES (?, ?, ?, ?, ?, ?)",
-                    (name, orjson.dumps(max_limits.to_dict()).decode(), rate_per_second, rate_burst, concurrency, now),
+                    "INSERT INTO tenants (name, max_limits, rate_per_second, rate_burst, concurrency, created_at, uid)"
+                    " VALUES (?, ?, ?, ?, ?, ?, ?)",
+                    (name, orjson.dumps(max_limits.to_dict()).decode(), rate_per_second, rate_burst, concurrency, now,
+                     uid),
                 )
         except sqlite3.IntegrityError:
             raise Conflict(f"tenant {name!r} exists already") from None
-        return Tenant(name, max_limits, rate_per_second, rate_burst, concurrency, now)
+        return Tenant(name, max_limits, rate_per_second, rate_burst, concurrency, now, uid)
 
     def get_tenant(self, name: str) -> Tenant:
         rows = self._query("SELECT * FROM tenants WHERE name = ?", name)
@@ -340,4 +355,9 @@ def _tenant(row: sqlite3.Row) -> Tenant:
         rate_burst=int(row["rate_burst"]),
         concurrency=int(row["concurrency"]),
         created_at=row["created_at"],
+        uid=row["uid"],
     )
+
+
+def new_tenant_uid() -> str:
+    return secrets.token_hex(12)

@@ -35,7 +35,8 @@ def ensure_demo_tenant(gateway: Gateway) -> None:
 def banner(gateway: Gateway, url: str, out: TextIO) -> None:
     """What a newcomer needs to curl at once: the admin key (if it is a generated dev key) and a demo token."""
     keys = gateway.keys
-    token, _ = issue(keys.jwt_secret, DEMO_TENANT, list(SCOPES), ttl_seconds=DEMO_TOKEN_TTL_SECONDS)
+    demo = gateway.registry.get_tenant(DEMO_TENANT)
+    token, _ = issue(keys.jwt_secret, DEMO_TENANT, list(SCOPES), tenant_id=demo.uid, ttl_seconds=DEMO_TOKEN_TTL_SECONDS)
     data_dir = gateway.settings.data_dir
     lines = [
         f"wasmtask gateway on {url}  (data dir: {data_dir})",

@@ -12,9 +12,10 @@ from typing import Any, Mapping
 import anyio.to_thread
 
 from gateway.admission import Admission
-from gateway.auth import Principal, authenticate
+from gateway.auth import Principal, authenticate, check_tenant
+from gateway.credentials import CredentialFilter
 from gateway.config import Settings
-from gateway.errors import GatewayError, InvalidRequest, NotFound, RateLimited, RuntimeUnavailable
+from gateway.errors import InvalidRequest, NotFound, RateLimited, RuntimeUnavailable
 from gateway.inline import InlinePolicy
 from gateway.keys import Keys, load_keys
 from gateway.logs import LogHub, logs_endpoint
@@ -30,12 +31,15 @@ logger = logging.getLogger("wasmtask.gateway")
 
 REGISTRY_FILE = "registry.sqlite3"
 MISSING_TENANTS_REMEMBERED = 4096
+EDGE_BUCKET = "edge"  # /run/{tenant}/...: public traffic
+API_BUCKET = "api"  # /api/...: the tenant's own, authenticated requests
 
 
 class Gateway:
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
         self.keys: Keys = load_keys(settings)
+        self.credentials = CredentialFilter(self.keys.admin_key, self.keys.jwt_secret)
         self.registry = Registry(settings.data_dir / REGISTRY_FILE, SecretBox(self.keys.secret_key))
         self.registry.check_secret_key()  # a changed WASMTASK_SECRET_KEY fails here, not at the first call
         self.admission = Admission(
@@ -63,17 +67,16 @@ class Gateway:
     def principal(self, headers: Mapping[str, str]) -> Principal | None:
         return authenticate(headers, admin_key=self.keys.admin_key, jwt_secret=self.keys.jwt_secret)
 
-    def is_platform_credential(self, headers: Mapping[str, str]) -> bool:
-        """Whether the request carries the admin key or a valid token (never to be passed to a guest)."""
-        if "authorization" not in headers:
-            return False
-        try:
-            return self.principal(headers) is not None
-        except GatewayError:
-            return False
+    async def tenant(self, name: str, principal: Principal | None = None) -> Tenant:
+        """The tenant (cached in memory: tenants change only through this process); ``NotFound`` if none.
 
-    async def tenant(self, name: str) -> Tenant:
-        """The tenant (cached in memory: tenants change only through this process); ``NotFound`` if none."""
+        With the caller's ``principal`` (already authorized for ``name``), also checks
+        that a tenant token was issued for this tenant and not an earlier one of the name."""
+        tenant = await self._tenant(name)
+        check_tenant(principal, tenant)
+        return tenant
+
+    async def _tenant(self, name: str) -> Tenant:
         tenant = self._tenants.get(name)
         if tenant is None:
             if name in self._missing_tenants:
@@ -95,12 +98,16 @@ class Gateway:
         self.programs.forget_tenant(name)
         self.rate_limiter.forget(name)
 
-    def take_rate(self, tenant: Tenant) -> RateDecision:
-        """One request from the tenant's bucket; ``RateLimited`` (with Retry-After) when empty."""
-        decision = self.rate_limiter.take(tenant.name, tenant.rate_per_second, tenant.rate_burst)
+    def take_rate(self, tenant: Tenant, bucket: str) -> RateDecision:
+        """One request from one of the tenant's buckets; ``RateLimited`` (with Retry-After) when empty.
+
+        ``bucket`` is ``EDGE_BUCKET`` for calls of its public endpoints (anyone can make
+        them) or ``API_BUCKET`` for its authenticated API requests (deploys, ad-hoc runs):
+        traffic on the public endpoints can never spend the tenant's own budget."""
+        decision = self.rate_limiter.take((tenant.name, bucket), tenant.rate_per_second, tenant.rate_burst)
         if not decision.allowed:
             raise RateLimited(
-                f"tenant {tenant.name!r} is over its rate limit of {tenant.rate_per_second:g}/s"
+                f"tenant {tenant.name!r} is over its {bucket} rate limit of {tenant.rate_per_second:g}/s"
                 f" (burst {tenant.rate_burst})",
                 headers=decision.headers(),
             )
@@ -142,7 +149,7 @@ class Gateway:
     ) -> Program:
         """Validate and compile on a worker thread, inside the tenant's concurrency share."""
         return await self.admission.run(
-            tenant.name, tenant.concurrency, prepare_program, language, code, limits, snapshot
+            admission_key(tenant, API_BUCKET), tenant.concurrency, prepare_program, language, code, limits, snapshot
         )
 
     async def _prepare_version(self, version: FunctionVersion) -> Program:
@@ -169,6 +176,12 @@ class Gateway:
             self.runtime_loaded = True
         except RuntimeMissing as exc:
             logger.warning("%s; JavaScript functions will fail with runtime_unavailable", exc)
+
+
+def admission_key(tenant: Tenant, bucket: str) -> str:
+    """The concurrency gate of a tenant's edge calls or of its own API work (deploys, ad-hoc runs):
+    like the rate buckets, separate, so public traffic cannot hold the slots a deploy needs."""
+    return tenant.name if bucket == EDGE_BUCKET else f"{tenant.name}/{bucket}"
 
 
 def prepare_program(language: str, code: bytes, limits: Limits, snapshot: bool) -> Program:

@@ -2,6 +2,14 @@
 
 Verification pins ``algorithms=["HS256"]`` and requires ``exp``, so ``alg: none``,
 other algorithms, wrong signatures and expired tokens all fail as ``Unauthorized``.
+
+A token names its tenant twice: ``ten`` (the name, checked before the tenant is
+looked up, so a foreign token learns nothing) and ``tid`` (the tenant's
+identity, a random id the registry gives each tenant at creation). A token is
+valid only for the tenant it was issued for: delete ``t`` and create a new
+``t``, and the old tokens fail (``gateway.auth.check_tenant``). Tokens issued
+before ``tid`` existed carry none; they are held to their ``iat``, which must
+not be older than the tenant.
 """
 
 from __future__ import annotations
@@ -33,6 +41,8 @@ class TokenClaims:
     expires_at: int
     token_id: str
     limits: Limits | None = None
+    tenant_id: str | None = None  # None: a token from before tenant ids (see the module docstring)
+    issued_at: int = 0
 
 
 def check_scopes(scopes: list[str] | tuple[str, ...]) -> list[str]:
@@ -47,6 +57,7 @@ def issue(
     tenant: str,
     scopes: list[str] | tuple[str, ...],
     *,
+    tenant_id: str,
     ttl_seconds: int = DEFAULT_TTL_SECONDS,
     limits: dict[str, Any] | None = None,
     now: float | None = None,
@@ -61,6 +72,7 @@ def issue(
     claims: dict[str, Any] = {
         "iss": ISSUER,
         "ten": tenant,
+        "tid": tenant_id,
         "scopes": scopes,
         "iat": issued_at,
         "exp": issued_at + ttl_seconds,
@@ -98,6 +110,9 @@ def _claims(claims: dict[str, Any]) -> TokenClaims:
     if not isinstance(tenant, str) or not isinstance(scopes, list) or not all(isinstance(s, str) for s in scopes):
         raise ValueError("ten must be a string and scopes a list of strings")
     check_name(tenant, "tenant name")
+    tenant_id = claims.get("tid")
+    if tenant_id is not None and not isinstance(tenant_id, str):
+        raise ValueError("tid must be a string")
     limits = claims.get("limits")
     return TokenClaims(
         tenant=tenant,
@@ -105,6 +120,8 @@ def _claims(claims: dict[str, Any]) -> TokenClaims:
         expires_at=int(claims["exp"]),
         token_id=str(claims.get("jti", "")),
         limits=_limits(limits) if limits else None,
+        tenant_id=tenant_id,
+        issued_at=int(claims["iat"]),
     )
 
 

@@ -29,7 +29,7 @@ How it stays inside the policy and the limits:
 - The response body is read as a stream and reading stops at
   ``limits.max_response_bytes`` (counted after gzip/deflate decoding, which we
   do ourselves with a bounded output, so a compression bomb stops at the cap).
-- Request headers ``host``, ``content-length``, ``transfer-encoding``,
+- Request headers ``host``, ``content-length``, ``transfer-encoding``, ``cdn-loop``,
   ``connection`` and the other hop-by-hop headers are ignored (as browsers
   ignore forbidden headers), with a debug log line. ``user-agent`` defaults to
   ``wasmtask-fetch/0.1``. No cookies are kept between fetches; no proxy or
@@ -88,9 +88,12 @@ REDIRECT_STATUSES: Final = frozenset({301, 302, 303, 307, 308})
 REDIRECT_MODES: Final = frozenset({"follow", "manual", "error"})
 
 # Set by the host, never by the guest (ignored when a guest sets them).
+# RFC 8586: every fetch carries the call's CDN-Loop value (set by the host, never by the
+# guest), so a gateway can count how many wasmtask guests a request passed through.
+LOOP_HEADER: Final = "cdn-loop"
 IGNORED_REQUEST_HEADERS: Final = frozenset(
     {"host", "content-length", "transfer-encoding", "connection", "keep-alive", "proxy-connection",
-     "te", "trailer", "upgrade", "expect"}
+     "te", "trailer", "upgrade", "expect", LOOP_HEADER}
 )
 HOP_BY_HOP_RESPONSE_HEADERS: Final = frozenset(
     {"connection", "keep-alive", "proxy-connection", "transfer-encoding", "te", "trailer", "upgrade"}
@@ -147,10 +150,13 @@ class FetchSession:
         log: Log | None = None,
         *,
         ssl_context: ssl.SSLContext | None = None,
+        cdn_loop: str = "",
     ) -> None:
         """``deadline`` is a ``time.monotonic()`` value: the call's own end.
 
         ``ssl_context`` replaces certifi's roots (a private CA, or tests).
+        ``cdn_loop``, when set, is sent as the ``CDN-Loop`` header of every request
+        (redirects included); a guest's own CDN-Loop header is ignored.
         """
         self.policy = policy
         self.limits = limits
@@ -158,6 +164,7 @@ class FetchSession:
         self._resolver = resolver
         self._log = log if log is not None else _ignore_log
         self._ssl_context = ssl_context
+        self._loop_header = [(LOOP_HEADER.encode(), cdn_loop.encode("latin-1"))] if cdn_loop else []
         self._backend = _PinnedBackend()
         self._client: httpx.Client | None = None  # builds requests: default headers, URL encoding
         self._transport: _PinnedTransport | None = None
@@ -255,7 +262,7 @@ class FetchSession:
         assert self._transport is not None
         url = httpx.URL(decision.url)
         self._backend.pin(url.raw_host.decode("ascii"), decision.port, decision.addresses)
-        raw_headers = [(name.encode(), value) for name, value in headers]
+        raw_headers = [(name.encode(), value) for name, value in headers] + self._loop_header
         request = client.build_request(method, url, headers=raw_headers, content=body)
         # Straight to our transport, not client.send: send() parses a Location header
         # itself (and fails on odd ones even when not following) and keeps cookies.

@@ -60,6 +60,12 @@ class OutputLimitExceeded(IsolateError):
     code = "output_limit"
 
 
+class InvalidResponse(IsolateError):
+    """The guest's HTTP response is not valid HTTP: its status, a header, a body on a 204/304."""
+
+    code = "invalid_response"
+
+
 class GuestError(IsolateError):
     """The guest failed: a throw, ``cb(err)``, a rejected promise, a trap."""
 
@@ -92,6 +98,7 @@ ERRORS_BY_CODE: dict[str, type[IsolateError]] = {
         MemoryLimitExceeded,
         StackOverflow,
         OutputLimitExceeded,
+        InvalidResponse,
         GuestError,
         InvalidCode,
         InvalidRequest,

@@ -7,8 +7,6 @@ thread-local (isolates.call_context).
 
 from __future__ import annotations
 
-import base64
-import binascii
 import time
 from dataclasses import dataclass, field
 from typing import Any
@@ -37,6 +35,7 @@ from isolates import raw
 from isolates.host_functions import thread_linker
 from isolates.limits import Limits
 from isolates.program import Program
+from isolates.response import parse_response
 
 
 @dataclass
@@ -243,23 +242,8 @@ def result_from_reply(reply: dict[str, Any]) -> InvokeResult:
 
 
 def _response_result(result: dict[str, Any]) -> InvokeResult:
-    status = result.get("status", 200)
-    if not isinstance(status, int) or not 100 <= status <= 599:
-        raise GuestError(f"the guest's response has an invalid status: {status!r}")
-    headers = []
-    for pair in result.get("headers") or []:
-        if not (isinstance(pair, list) and len(pair) == 2 and all(isinstance(x, str) for x in pair)):
-            raise GuestError("the guest's response has malformed headers")
-        headers.append((pair[0], pair[1]))
-    if result.get("body_base64") is not None:
-        try:
-            body = base64.b64decode(result["body_base64"], validate=True)
-        except (binascii.Error, TypeError) as exc:
-            raise GuestError("the guest's response body is not valid base64") from exc
-    else:
-        body_text = result.get("body")
-        body = body_text.encode() if isinstance(body_text, str) else b""
-    return InvokeResult(kind="response", status=status, headers=headers, body=body)
+    response = parse_response(result)
+    return InvokeResult(kind="response", status=response.status, headers=response.headers, body=response.body)
 
 
 def invoke(

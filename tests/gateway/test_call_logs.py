@@ -41,3 +41,48 @@ def test_a_failed_call_still_returns_its_logs(api: Api, tenant: str, token: dict
     assert error_code(response) == "guest_error"
     shown = call_logs.decode(response.headers["x-wasmtask-logs"])
     assert [r["msg"] for r in shown["records"]] == ["about to fail"]
+
+
+SECRET = "sk_live_0123456789-the-real-one"
+LEAKY = """
+module.exports = function (ctx, cb) {
+  console.log("key is " + ctx.secrets.KEY);
+  console.log(("x".repeat(100) + ctx.secrets.KEY).repeat(3));
+  cb(new Error("failed with " + ctx.secrets.KEY));
+};
+"""
+
+
+def test_secrets_are_masked_in_the_logs_header_and_the_error(api: Api, tenant: str, token: dict[str, str]) -> None:
+    api.deployed(tenant, "leaky", LEAKY, token, secrets={"KEY": SECRET})
+    response = api.http.get(f"/run/{tenant}/leaky", headers={**api.token(tenant, "logs"), "x-wasmtask-logs": "1"})
+
+    assert error_code(response) == "guest_error"
+    assert SECRET not in response.text and SECRET[:8] not in response.text
+    shown = call_logs.decode(response.headers["x-wasmtask-logs"])
+    assert shown["records"][0]["msg"] == "key is [secret]"
+    assert all(SECRET[:8] not in record["msg"] for record in shown["records"])
+
+
+CHATTY = "module.exports = function (cb) { for (let i = 0; i < 400; i++) console.log('line ' + i + ' ' + 'y'.repeat(150)); cb(null, 'ok'); };"
+
+
+def test_the_logs_header_is_bounded_and_says_what_it_left_out(api: Api, tenant: str, token: dict[str, str]) -> None:
+    api.deployed(tenant, "chatty", CHATTY, token, limits={"log_bytes": 65536, "log_lines": 1000})
+    response = api.http.get(f"/run/{tenant}/chatty", headers={**token, "x-wasmtask-logs": "1"})
+
+    assert response.status_code == 200
+    header = response.headers["x-wasmtask-logs"]
+    assert len(header) <= call_logs.MAX_HEADER_BYTES
+    shown = call_logs.decode(header)
+    assert shown["records"][0]["msg"].startswith("line 0 ")
+    assert shown["omitted"] > 0 and len(shown["records"]) + shown["omitted"] + shown["dropped"] == 400
+
+
+def test_one_huge_line_is_cut_to_fit() -> None:
+    from host_api.log import LogRecord
+
+    header = call_logs.encode([LogRecord(1.0, "info", "z" * 100_000)], 0)
+    shown = call_logs.decode(header)
+    assert len(header) <= call_logs.MAX_HEADER_BYTES
+    assert shown["records"][0]["msg"].endswith("[truncated]") and "omitted" not in shown

@@ -41,6 +41,15 @@ def test_the_bucket_refills_at_its_rate() -> None:
 def test_tenants_have_their_own_buckets() -> None:
     limiter = RateLimiter(clock=Clock())
 
-    assert limiter.take("a", 1.0, 1).allowed
-    assert not limiter.take("a", 1.0, 1).allowed
-    assert limiter.take("b", 1.0, 1).allowed
+    assert limiter.take(("a", "edge"), 1.0, 1).allowed
+    assert not limiter.take(("a", "edge"), 1.0, 1).allowed
+    assert limiter.take(("b", "edge"), 1.0, 1).allowed
+
+
+def test_a_tenants_buckets_are_separate_and_forgotten_together() -> None:
+    limiter = RateLimiter(clock=Clock())
+    assert limiter.take(("a", "edge"), 1.0, 1).allowed
+    assert not limiter.take(("a", "edge"), 1.0, 1).allowed
+    assert limiter.take(("a", "api"), 1.0, 1).allowed  # the edge bucket being empty costs the API nothing
+    limiter.forget("a")
+    assert limiter.take(("a", "edge"), 1.0, 1).allowed and limiter.take(("a", "api"), 1.0, 1).allowed

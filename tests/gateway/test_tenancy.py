@@ -163,3 +163,30 @@ def test_a_tenant_created_after_a_miss_is_found(api: Api) -> None:
     api.create_tenant(name)
 
     assert api.http.get(f"/api/tenants/{name}", headers=api.admin).status_code == 200
+
+
+def test_a_token_does_not_outlive_its_tenant(api: Api) -> None:
+    name = api.create_tenant()
+    old_token = api.token(name)
+    api.deployed(name, "f", PUBLIC, old_token)
+    assert api.http.delete(f"/api/tenants/{name}", headers=api.admin).status_code == 200
+
+    api.create_tenant(name)  # a new tenant with the old name
+
+    for method, url in (("GET", f"/api/functions/{name}"), ("PUT", f"/api/functions/{name}/g"),
+                        ("POST", f"/api/run/{name}"), ("GET", f"/api/logs/{name}"), ("GET", f"/api/tenants/{name}")):
+        response = api.http.request(method, url, headers=old_token, json={"code": PUBLIC})
+        assert (response.status_code, error_code(response)) == (401, "unauthorized"), (method, url)
+    assert api.http.get(f"/api/functions/{name}", headers=api.token(name)).status_code == 200
+
+
+def test_a_token_from_before_tenant_ids_is_held_to_its_issue_time(api: Api, server: ThreadServer) -> None:
+    name = api.create_tenant()
+    secret = server.app.state.gateway.keys.jwt_secret
+    now = int(time.time())
+    legacy = {"iss": "wasmtask", "ten": name, "scopes": ["deploy"], "exp": now + 600}  # no "tid"
+    older = jwt.encode({**legacy, "iat": now - 3600}, secret, algorithm="HS256")
+    fresh = jwt.encode({**legacy, "iat": now}, secret, algorithm="HS256")
+
+    assert api.http.get(f"/api/functions/{name}", headers={"authorization": f"Bearer {older}"}).status_code == 401
+    assert api.http.get(f"/api/functions/{name}", headers={"authorization": f"Bearer {fresh}"}).status_code == 200

@@ -28,7 +28,7 @@ def unsigned(payload: dict[str, object]) -> str:
 
 
 def test_an_issued_token_verifies() -> None:
-    token, issued = issue(SECRET, "acme", ["run", "logs"], ttl_seconds=60, limits={"fuel": 1000})
+    token, issued = issue(SECRET, "acme", ["run", "logs"], tenant_id="uid-1", ttl_seconds=60, limits={"fuel": 1000})
 
     verified = verify(SECRET, token)
 
@@ -57,7 +57,7 @@ def test_bad_tokens_are_refused(token: str) -> None:
 
 
 def test_a_tampered_payload_is_refused() -> None:
-    token, _ = issue(SECRET, "acme", ["run"])
+    token, _ = issue(SECRET, "acme", ["run"], tenant_id="uid-1")
     header, _, signature = token.split(".")
     forged = base64.urlsafe_b64encode(orjson.dumps(claims(ten="other"))).rstrip(b"=").decode()
 
@@ -68,4 +68,4 @@ def test_a_tampered_payload_is_refused() -> None:
 @pytest.mark.parametrize("scopes", [[], ["root"], ["run", "admin"]])
 def test_unknown_scopes_are_refused_at_issue(scopes: list[str]) -> None:
     with pytest.raises(InvalidRequest):
-        issue(SECRET, "acme", scopes)
+        issue(SECRET, "acme", scopes, tenant_id="uid-1")

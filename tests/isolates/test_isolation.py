@@ -80,16 +80,6 @@ def test_math_random_differs_between_requests_after_a_snapshot() -> None:
     assert len(values) == 5
 
 
-def test_random_drawn_at_deploy_time_is_not_reused_as_the_sequence() -> None:
-    limits = Limits()
-    source = "const atLoad = Math.random();\nmodule.exports = function (cb) { cb(null, [atLoad, Math.random()]); };"
-    program = prepare("javascript", source, limits)
-    a = invoke(program, guest_request(), limits).value
-    b = invoke(program, guest_request(), limits).value
-    assert a[0] == b[0]  # top-level state is part of the snapshot, by design
-    assert a[1] != b[1]
-
-
 def test_clocks_are_real_per_request_after_a_snapshot() -> None:
     import time
 
