@@ -18,13 +18,13 @@ venv: $(STAMP)
 
 # The JavaScript runtime (QuickJS-NG + shim + prelude -> jsrt.wasm), cached by input hash.
 runtime: $(STAMP)
-	$(PY) -m guest_sdk.js.build
+	$(PY) -m toolchains.jsrt
 
 serve: runtime
 	$(VENV)/bin/wasmtask serve --host $(HOST) --port $(PORT)
 
 # Guest toolchains (Rust from Debian, AssemblyScript from npm, componentize-py): `make toolchains`.
-include guest_sdk/toolchains.mk
+include toolchains/toolchains.mk
 
 test: runtime toolchains
 	$(PY) -m pytest

@@ -7,7 +7,7 @@ import time
 from dataclasses import dataclass
 
 from host_api.request import guest_request
-from isolates import Limits, invoke, prepare
+from isolates import CallSpec, Limits, prepare, run as run_call
 
 SCENARIOS: dict[str, tuple[str, dict[str, object]]] = {
     "hello-world": ('return function (cb) { cb(null, "Hello, world"); }', {}),
@@ -52,12 +52,13 @@ def measure(name: str, calls: int = 2000, warmup: int = 200) -> InProcessRow:
     limits = Limits()
     program = prepare("javascript", source, limits)
     request = guest_request(**request_fields)  # type: ignore[arg-type]
+    spec = CallSpec(limits=limits)
     totals: list[float] = []
     phases: dict[str, list[float]] = {}
     fuel = 0
     for index in range(warmup + calls):
         started = time.perf_counter_ns()
-        result = invoke(program, request, limits)
+        result = run_call(program, request, spec)
         elapsed = (time.perf_counter_ns() - started) / 1000
         if index < warmup:
             continue

@@ -23,7 +23,7 @@ trap 'rm -rf "$CONTEXT"' EXIT
 cd "$REPO"
 # The distribution: pyproject.toml, its packages (see [tool.setuptools]), deploy/.
 set -- pyproject.toml deploy
-for item in README.md isolates host_api guest_sdk gateway benches; do
+for item in README.md isolates host_api toolchains guest_sdk gateway benches; do
     [ -e "$item" ] && set -- "$@" "$item"
 done
 tar -cf - --exclude=__pycache__ --exclude='*.pyc' "$@" | tar -C "$CONTEXT" -xf -

@@ -17,7 +17,8 @@ from typing import AsyncIterator, Callable, TypeVar
 import anyio
 import anyio.to_thread
 
-from gateway.errors import ConcurrencyLimited, Overloaded
+from gateway.errors import ConcurrencyLimited
+from isolates import Overloaded
 
 T = TypeVar("T")
 
@@ -80,7 +81,7 @@ class Admission:
                 with anyio.fail_after(self.queue_timeout):
                     await self.isolates.acquire_on_behalf_of(borrower)
             except TimeoutError:
-                raise Overloaded("no isolate slot came free on this server", headers={"retry-after": "1"}) from None
+                raise Overloaded("no isolate slot came free on this server") from None
             try:
                 gate.in_flight += 1
                 yield

@@ -51,7 +51,7 @@ async def run(request: Request) -> Response:
     )
     if guest_body is not None:
         guest_request["headers"]["content-type"] = "application/json"
-    prepare = functools.partial(prepare_program, code.language, code.code, limits, False)
+    prepare = functools.partial(prepare_program, code.language, code.code, limits, False, gateway.compiler)
     want_logs = call_logs.requested(request, gateway, tenant)
     result = await call(gateway, CallTarget(tenant=tenant, kind="run", cdn_loop=cdn_loop), prepare, guest_request, limits)
     headers = decision.headers()

@@ -16,7 +16,7 @@ from gateway.names import check_name
 from gateway.registry import Tenant
 from gateway.service import Gateway
 from gateway.tokens import DEFAULT_TTL_SECONDS, SCOPES, issue
-from isolates import Limits
+from gateway.deploy_spec import parse_limits
 
 MAX_ADMIN_BODY_BYTES = 64 * 1024
 TENANT_FIELDS = frozenset({"name", "max_limits", "rate_limit", "concurrency"})
@@ -40,9 +40,6 @@ async def _admin_body(request: Request, fields: frozenset[str]) -> tuple[Gateway
 def tenant_settings(gateway: Gateway, data: dict[str, Any]) -> dict[str, Any]:
     """Keyword arguments for ``Registry.create_tenant`` from a request, defaults from the settings."""
     defaults = gateway.settings.tenant
-    max_limits = data.get("max_limits")
-    if max_limits is not None and not isinstance(max_limits, dict):
-        raise InvalidRequest("max_limits must be an object")
     rate = data.get("rate_limit") or {}
     if not isinstance(rate, dict) or set(rate) - {"per_second", "burst"}:
         raise InvalidRequest("rate_limit must be an object with per_second and burst")
@@ -54,10 +51,7 @@ def tenant_settings(gateway: Gateway, data: dict[str, Any]) -> dict[str, Any]:
     for label, value in (("rate_limit.burst", burst), ("concurrency", concurrency)):
         if not isinstance(value, int) or isinstance(value, bool) or value < 1:
             raise InvalidRequest(f"{label} must be an integer >= 1")
-    try:
-        limits = Limits.from_dict(max_limits or {}, base=defaults.max_limits)
-    except (ValueError, TypeError) as exc:
-        raise InvalidRequest(f"invalid max_limits: {exc}") from None
+    limits = parse_limits(data.get("max_limits") or {}, defaults.max_limits, "max_limits")
     return {"max_limits": limits, "rate_per_second": float(per_second), "rate_burst": burst, "concurrency": concurrency}
 
 

@@ -12,13 +12,15 @@ from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import Response
 
-from gateway import api_functions, api_logs, api_run, api_tenants, edge, health
+from gateway import api_functions, api_run, api_tenants, edge, health
+from gateway.logs import api as api_logs
 from gateway.config import Settings
 from gateway.errors import GatewayError, envelope, status_for
 from gateway import call_logs
 from gateway.http import JSONResponse, request_id
 from gateway.middleware import RequestIdMiddleware
 from gateway.service import Gateway
+from host_api.errors import CodedError
 from isolates import IsolateError
 
 HTTP_STATUS_CODES = {400: "invalid_request", 401: "unauthorized", 403: "forbidden", 404: "not_found",
@@ -34,18 +36,24 @@ def error_response(request: Request, code: str, message: str, headers: dict[str,
                         headers=headers)
 
 
-async def on_gateway_error(request: Request, exc: Exception) -> Response:
-    assert isinstance(exc, GatewayError)
-    return error_response(request, exc.code, exc.message, exc.headers, **exc.details)
+# Headers every answer with this code carries, whichever layer raised it.
+HEADERS_BY_CODE = {"overloaded": {"retry-after": "1"}}
 
 
-async def on_isolate_error(request: Request, exc: Exception) -> Response:
-    """A guest's failure. Its error name and stack go only to authenticated ad-hoc runs, not to the public."""
-    assert isinstance(exc, IsolateError)
-    details = {}
-    if getattr(request.state, "show_guest_details", False):
-        details = {key: value for key, value in (("name", exc.name), ("stack", exc.stack)) if value}
-    return error_response(request, exc.code, exc.message, call_logs.header_for_error(request, exc) or None, **details)
+async def on_coded_error(request: Request, exc: Exception) -> Response:
+    """Every error of every layer (``CodedError``). A guest's error name and stack go only
+    to authenticated ad-hoc runs, not to the public; its logs to whoever asked with a logs token."""
+    assert isinstance(exc, CodedError)
+    headers = dict(HEADERS_BY_CODE.get(exc.code, {}))
+    details: dict[str, object] = {}
+    if isinstance(exc, GatewayError):
+        headers.update(exc.headers)
+        details = exc.details
+    elif isinstance(exc, IsolateError):
+        headers.update(call_logs.header_for_error(request, exc))
+        if getattr(request.state, "show_guest_details", False):
+            details = {key: value for key, value in (("name", exc.name), ("stack", exc.stack)) if value}
+    return error_response(request, exc.code, exc.message, headers or None, **details)
 
 
 async def on_http_exception(request: Request, exc: Exception) -> Response:
@@ -79,8 +87,7 @@ def create_app(settings: Settings | None = None, gateway: Gateway | None = None)
         middleware=[Middleware(RequestIdMiddleware, on_internal_error=lambda: gateway.metrics.errors.labels(
             "internal_error").inc())],
         exception_handlers={
-            GatewayError: on_gateway_error,
-            IsolateError: on_isolate_error,
+            CodedError: on_coded_error,
             HTTPException: on_http_exception,
         },
         lifespan=lifespan,

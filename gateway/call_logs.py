@@ -25,6 +25,7 @@ from gateway.auth import authorize, check_tenant
 from gateway.registry import Tenant
 from gateway.service import Gateway
 from host_api.log import LogRecord
+from isolates import IsolateError
 
 LOGS_HEADER = "x-wasmtask-logs"
 TRUE_VALUES = frozenset({"1", "true", "yes", "on"})
@@ -87,8 +88,8 @@ def decode(value: str) -> dict[str, Any]:
     return orjson.loads(base64.urlsafe_b64decode(value.encode("ascii")))
 
 
-def header_for_error(request: Request, error: Exception) -> dict[str, str]:
+def header_for_error(request: Request, error: IsolateError) -> dict[str, str]:
     """The logs header for a failed call, when the caller asked for it."""
-    if not getattr(request.state, "call_logs_requested", False) or not hasattr(error, "log_records"):
+    if not getattr(request.state, "call_logs_requested", False):
         return {}
-    return {LOGS_HEADER: encode(error.log_records, getattr(error, "logs_dropped", 0))}
+    return {LOGS_HEADER: encode(error.logs, error.logs_dropped)}

@@ -7,7 +7,7 @@ import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Callable
 
-from isolates.functions import LANGUAGES
+from isolates.languages import LANGUAGES
 from isolates.limits import Limits, parse_duration_ms, parse_size
 
 if TYPE_CHECKING:
@@ -267,7 +267,7 @@ def build_parser() -> argparse.ArgumentParser:
     deploy.add_argument("file")
     deploy.add_argument("--tenant", "-t", required=True)
     deploy.add_argument("--name", "-n", required=True)
-    deploy.add_argument("--language", choices=LANGUAGES, help="default: from the file's suffix")
+    deploy.add_argument("--language", choices=list(LANGUAGES), help="default: from the file's suffix")
     deploy.add_argument("--secret", "-s", action="append", type=_pair, metavar="K=V",
                         help="a secret (repeatable); without any, the current secrets are kept")
     deploy.add_argument("--env", "-e", action="append", type=_pair, metavar="K=V", help="a plain variable")

@@ -23,7 +23,8 @@ from gateway.errors import InvalidRequest, UnsupportedMediaType
 from gateway.http import parse_json_object
 from gateway.registry import AUTH_MODES
 from isolates import normalize_language
-from isolates.functions import LANGUAGE_ALIASES
+from isolates.languages import NAMES_AND_ALIASES
+from isolates.limits import Limits
 
 SOURCE_MEDIA_TYPES = {
     "": "javascript",
@@ -66,8 +67,8 @@ def read_code_request(media_type: str, body: bytes, allowed_fields: frozenset[st
     if unknown:
         raise InvalidRequest(f"unknown fields: {', '.join(sorted(unknown))}")
     language = data.get("language", "javascript")
-    if not isinstance(language, str) or language.lower() not in LANGUAGE_ALIASES:
-        raise InvalidRequest(f"language must be one of {', '.join(sorted(LANGUAGE_ALIASES))}")
+    if not isinstance(language, str) or language.lower() not in NAMES_AND_ALIASES:
+        raise InvalidRequest(f"language must be one of {', '.join(NAMES_AND_ALIASES)}")
     return CodeRequest(normalize_language(language), _code(data), data)
 
 
@@ -120,6 +121,14 @@ def allowed_hosts(value: Any) -> tuple[str, ...]:
     except ValueError as exc:
         raise InvalidRequest(f"allowed_hosts: {exc}") from None
     return tuple(value)
+
+
+def parse_limits(value: Any, base: Limits, what: str = "limits") -> Limits:
+    """Limits from a request field (isolates' one parser), ``InvalidRequest`` when malformed."""
+    try:
+        return Limits.from_dict(value, base=base)
+    except (ValueError, TypeError) as exc:
+        raise InvalidRequest(f"invalid {what}: {exc}") from None
 
 
 def auth_mode(value: Any) -> str:

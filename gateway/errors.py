@@ -1,13 +1,34 @@
-"""The gateway's errors: one hierarchy, and the ONE table mapping every error code to an HTTP status.
+"""The gateway's errors: one tree, and the ONE table mapping every error code to an HTTP status.
+
+    CodedError (host_api.errors)
+    ├── IsolateError and its tree (isolates/errors.py): what a call or a deploy ends with
+    └── GatewayError                    internal_error
+        ├── InvalidRequest              invalid_request
+        ├── Unauthorized                unauthorized
+        ├── Forbidden                   forbidden
+        ├── NotFound                    not_found
+        ├── MethodNotAllowed            method_not_allowed
+        ├── Conflict                    conflict
+        ├── PayloadTooLarge             payload_too_large
+        ├── UnsupportedMediaType        unsupported_media_type
+        ├── RateLimited                 rate_limited
+        ├── ConcurrencyLimited          concurrency_limit
+        ├── TooManyLogStreams           too_many_log_streams
+        ├── RuntimeUnavailable          runtime_unavailable
+        ├── LoopDetected                loop_detected
+        └── InternalError               internal_error
 
 Every failure the gateway answers is the envelope
-``{"error": {"code", "message", "request_id"}}`` with the status below. The
-isolates layer's codes (``IsolateError.code``) are mapped by the same table.
+``{"error": {"code", "message", "request_id"}}`` with the status below, rendered
+in one place (gateway/app.py, for any ``CodedError``). "No isolate slot" is
+``isolates.Overloaded`` whichever layer finds it (the pool or the admission queue).
 """
 
 from __future__ import annotations
 
 from typing import Any
+
+from host_api.errors import CodedError
 
 # code -> HTTP status. Choices worth a note:
 #   cpu_limit 508    "Loop Detected": the guest burned its whole fuel budget; distinct
@@ -15,7 +36,9 @@ from typing import Any
 #   memory_limit 507 "Insufficient Storage": the guest hit its memory cap.
 #   output_limit 502 the function (the "upstream") produced a response over its cap.
 #   concurrency_limit 429  the tenant has too many calls in flight (retry soon).
-#   overloaded 503   the whole server has no isolate slot free within the queue time.
+#   too_many_log_streams 429  the tenant has as many live-log streams open as it may (retry once one ends).
+#   overloaded 503   the whole server has no isolate slot free within the queue time
+#                    (answered with Retry-After: 1).
 #   guest_error 500  like webtask: the user's code threw or called back an error.
 #   invalid_response 502  the function's response is not valid HTTP (status, headers, a body
 #                    on a 204/304); the function is the upstream that answered badly.
@@ -26,7 +49,6 @@ STATUS_BY_CODE: dict[str, int] = {
     "invalid_code": 400,
     "unauthorized": 401,
     "forbidden": 403,
-    "egress_denied": 403,
     "not_found": 404,
     "method_not_allowed": 405,
     "conflict": 409,
@@ -34,6 +56,7 @@ STATUS_BY_CODE: dict[str, int] = {
     "unsupported_media_type": 415,
     "rate_limited": 429,
     "concurrency_limit": 429,
+    "too_many_log_streams": 429,
     "internal_error": 500,
     "guest_error": 500,
     "stack_overflow": 500,
@@ -53,23 +76,19 @@ def status_for(code: str) -> int:
     return STATUS_BY_CODE.get(code, 500)
 
 
-class GatewayError(Exception):
+class GatewayError(CodedError):
     """Base of every error the gateway answers with; ``code`` picks the status."""
 
     code = "internal_error"
 
     def __init__(self, message: str, *, headers: dict[str, str] | None = None, **details: Any) -> None:
         super().__init__(message)
-        self.message = message
         self.headers = headers or {}
         self.details = details
 
     @property
     def status(self) -> int:
         return status_for(self.code)
-
-    def __repr__(self) -> str:
-        return f"{type(self).__name__}(code={self.code!r}, message={self.message!r})"
 
 
 class InvalidRequest(GatewayError):
@@ -132,10 +151,15 @@ class ConcurrencyLimited(GatewayError):
     code = "concurrency_limit"
 
 
-class Overloaded(GatewayError):
-    """No isolate slot on this server came free in time."""
+class TooManyLogStreams(GatewayError):
+    """The tenant already has ``LogStreamLimits.subscribers_per_tenant`` live-log streams open."""
 
-    code = "overloaded"
+    code = "too_many_log_streams"
+
+    def __init__(self, tenant: str, limit: int) -> None:
+        super().__init__(f"tenant {tenant!r} already has {limit} open log streams")
+        self.tenant = tenant
+        self.limit = limit
 
 
 class RuntimeUnavailable(GatewayError):
@@ -167,7 +191,7 @@ GATEWAY_ERRORS: tuple[type[GatewayError], ...] = (
     UnsupportedMediaType,
     RateLimited,
     ConcurrencyLimited,
-    Overloaded,
+    TooManyLogStreams,
     RuntimeUnavailable,
     LoopDetected,
     InternalError,

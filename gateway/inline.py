@@ -19,9 +19,10 @@ and a guest is otherwise deterministic but for clock and randomness.
 from __future__ import annotations
 
 from collections import OrderedDict
+from dataclasses import replace
 
-from host_api.log import CallLog
-from isolates import CpuLimitExceeded, InvokeResult, Limits, Program, Timeout, invoke
+from host_api.log import LogRecord
+from isolates import CallSpec, CpuLimitExceeded, InvokeResult, IsolateError, Limits, ModuleProgram, Program, Timeout, run
 
 INLINE_FUEL = 3_000_000  # ~2 ms of QuickJS here; a Workers hello uses ~0.4 M
 INLINE_WALL_CLOCK_MS = 20  # two epoch ticks: a guest blocked in a host call cannot hold the loop longer
@@ -35,7 +36,8 @@ class InlinePolicy:
         self._slow: OrderedDict[tuple[str, str, str], None] = OrderedDict()
 
     def eligible(self, program: Program, key: tuple[str, str, str], allowed_hosts: tuple[str, ...]) -> bool:
-        return program.language != "python" and not allowed_hosts and key not in self._slow
+        """Core modules without egress, not marked slow (a component call alone takes ~1.5 ms)."""
+        return isinstance(program, ModuleProgram) and not allowed_hosts and key not in self._slow
 
     def mark_slow(self, key: tuple[str, str, str]) -> None:
         self._slow[key] = None
@@ -44,38 +46,35 @@ class InlinePolicy:
 
 
 def inline_limits(limits: Limits) -> Limits:
-    return limits.with_overrides(fuel=min(limits.fuel, INLINE_FUEL), wall_clock_ms=min(limits.wall_clock_ms, INLINE_WALL_CLOCK_MS))
+    return limits.with_overrides(fuel=min(limits.fuel, INLINE_FUEL), wall_clock_ms=min(limits.wall_clock_ms,
+                                                                                        INLINE_WALL_CLOCK_MS))
 
 
-def attempt_inline(program: Program, request: dict[str, object], limits: Limits, log: CallLog) -> InvokeResult | None:
+def attempt_inline(program: Program, request: dict[str, object], spec: CallSpec) -> InvokeResult | None:
     """Run the call under the inline caps; ``None`` when the caps (not the function's
-    limits) stopped it. The guest's log lines are kept in a buffer and handed to
-    ``log`` only when the attempt counts. Other errors count and are raised."""
-    capped = inline_limits(limits)
-    buffered = CallLog(max_bytes=limits.log_bytes, max_lines=limits.log_lines, request_id=log.request_id, fields=log.fields,
-                       mask=log.mask)
+    limits) stopped it. The guest's log lines are kept back and handed to the spec's
+    sink only when the attempt counts. Other errors count and are raised."""
+    capped = replace(spec, limits=inline_limits(spec.limits), log_sink=None)
     try:
-        result = invoke(program, request, capped, log=buffered)
-    except CpuLimitExceeded:
-        if capped.fuel < limits.fuel:
+        result = run(program, request, capped)
+    except CpuLimitExceeded as error:
+        if capped.limits.fuel < spec.limits.fuel:
             return None
-        _forward(buffered, log)
+        _forward(error.logs, spec)
         raise
-    except Timeout:
-        if capped.wall_clock_ms < limits.wall_clock_ms:
+    except Timeout as error:
+        if capped.limits.wall_clock_ms < spec.limits.wall_clock_ms:
             return None
-        _forward(buffered, log)
+        _forward(error.logs, spec)
         raise
-    except BaseException:
-        _forward(buffered, log)
+    except IsolateError as error:
+        _forward(error.logs, spec)
         raise
-    _forward(buffered, log)
-    result.logs = log.records
-    result.logs_dropped = log.dropped
+    _forward(result.logs, spec)
     return result
 
 
-def _forward(buffered: CallLog, log: CallLog) -> None:
-    for record in buffered.records:
-        log.keep(record)
-    log.dropped += buffered.dropped
+def _forward(records: list[LogRecord], spec: CallSpec) -> None:
+    if spec.log_sink is not None:
+        for record in records:
+            spec.log_sink(record)

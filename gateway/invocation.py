@@ -2,15 +2,15 @@
 
 Steps (DESIGN.md, "The request path"): the route has authenticated,
 rate-limited and found the program; here we take a tenant slot and a server
-slot (``Admission``), run ``isolates.invoke`` on a worker thread, publish the
-call's log lines and its start/end events to the tenant's live log, and turn
-the result into a response. Errors propagate as ``IsolateError`` and are
+slot (``Admission``), hand the call to ``isolates.run`` (one ``CallSpec``:
+limits, allow-list, secrets to mask, the tenant's live log as the sink) on a
+worker thread or, when short, inline (gateway/inline.py), publish its
+start/end events to the tenant's live log, and turn the result into a response. Errors propagate as ``IsolateError`` and are
 rendered by the one error handler (gateway/app.py).
 """
 
 from __future__ import annotations
 
-import functools
 import time
 from dataclasses import dataclass, field
 from typing import Any, Callable
@@ -22,11 +22,9 @@ from gateway.http import JSONResponse, request_id
 from gateway.inline import attempt_inline
 from gateway.registry import Tenant
 from gateway.service import API_BUCKET, EDGE_BUCKET, Gateway, admission_key
-from host_api.egress import EgressPolicy
-from host_api.fetch import FetchLimits, FetchSession
-from host_api.log import CallLog, SecretMask
+from host_api.log import LogRecord
 from host_api.request import guest_request
-from isolates import InvokeResult, IsolateError, Limits, Program, invoke
+from isolates import CallSpec, ComponentProgram, InvokeResult, IsolateError, Limits, ModuleProgram, Program, run
 
 @dataclass(frozen=True)
 class CallTarget:
@@ -39,36 +37,6 @@ class CallTarget:
     allowed_hosts: tuple[str, ...] = ()
     secrets: dict[str, str] = field(default_factory=dict, repr=False)
     cdn_loop: str = ""  # what the call's fetches send as CDN-Loop (gateway/call_depth.py)
-
-
-@functools.lru_cache(maxsize=1024)
-def egress_policy(allowed_hosts: tuple[str, ...]) -> EgressPolicy:
-    """Parsed once per distinct allow-list (validated already at deploy)."""
-    return EgressPolicy.from_strings(allowed_hosts)
-
-
-def fetch_session(target: CallTarget, limits: Limits, log: CallLog) -> FetchSession:
-    """The guest's ``fetch``: a session under the function's allow-list (empty: no egress at all)
-    and the call's own deadline. Built on the worker thread as the call starts."""
-    return FetchSession(
-        egress_policy(target.allowed_hosts),
-        FetchLimits(),
-        time.monotonic() + limits.wall_clock_ms / 1000,
-        log=log.write,
-        cdn_loop=target.cdn_loop,
-    )
-
-
-def run_in_isolate(
-    program: Program,
-    request: dict[str, Any],
-    limits: Limits,
-    log: CallLog,
-    target: CallTarget,
-) -> InvokeResult:
-    """On the worker thread: one fresh isolate, with a fetch session closed after the call."""
-    with fetch_session(target, limits, log) as session:
-        return invoke(program, request, limits, log=log, fetcher=session.fetch)
 
 
 async def call(
@@ -84,60 +52,56 @@ async def call(
     fields = {"tenant": tenant.name}
     if target.function:
         fields.update(function=target.function, version=target.version)
-    mask = SecretMask(target.secrets.values())
-    log = CallLog(
-        max_bytes=limits.log_bytes,
-        max_lines=limits.log_lines,
+    sink = gateway.logs.sink(tenant.name)
+    spec = CallSpec(
+        limits=limits,
+        allowed_hosts=target.allowed_hosts,
+        secrets=tuple(target.secrets.values()),
+        log_sink=sink,
+        log_fields=fields,
         request_id=call_id,
-        fields=fields,
-        sink=gateway.logs.sink(tenant.name),
-        mask=mask,
+        cdn_loop=target.cdn_loop,
     )
-    log.event("debug", "invocation start", event="invocation_start", kind=target.kind)
+    sink(LogRecord(time.time(), "debug", "invocation start", call_id,
+                   {**fields, "event": "invocation_start", "kind": target.kind}))
     started = time.perf_counter()
 
     def work() -> InvokeResult:
-        prepared = program if isinstance(program, Program) else program()
-        return run_in_isolate(prepared, request, limits, log, target)
+        prepared = program if isinstance(program, (ModuleProgram, ComponentProgram)) else program()
+        return run(prepared, request, spec)
 
     metrics = gateway.metrics
     try:
         result = None
         inline_key = (tenant.name, target.function, target.version)
-        if isinstance(program, Program) and target.kind == "edge" and gateway.inline.eligible(
-            program, inline_key, target.allowed_hosts
-        ):
-            result = attempt_inline(program, request, limits, log)
+        if isinstance(program, (ModuleProgram, ComponentProgram)) and target.kind == "edge" and \
+                gateway.inline.eligible(program, inline_key, target.allowed_hosts):
+            result = attempt_inline(program, request, spec)
             if result is None:
                 gateway.inline.mark_slow(inline_key)
         if result is None:
             bucket = EDGE_BUCKET if target.kind == "edge" else API_BUCKET
             result = await gateway.admission.run(admission_key(tenant, bucket), tenant.concurrency, work)
     except IsolateError as error:
-        if mask:  # the message and stack leave the service in the response too
-            error.message = mask(error.message)
-            error.args = (error.message,)
-            error.stack = mask(error.stack) if error.stack else error.stack
         duration = time.perf_counter() - started
-        fuel = int(getattr(error, "fuel_used", 0) or 0)
         metrics.invocations.labels(target.kind, error.code).inc()
         metrics.duration.labels(target.kind).observe(duration)
-        metrics.fuel.labels(target.kind).observe(fuel)
-        log.event("error", f"invocation failed: {error.code}: {error.message}", event="invocation_end",
-                  code=error.code, fuel_used=fuel, duration_ms=round(duration * 1000, 3))
-        error.log_records = log.records  # type: ignore[attr-defined]  (gateway/call_logs.py)
-        error.logs_dropped = log.dropped  # type: ignore[attr-defined]
+        metrics.fuel.labels(target.kind).observe(error.fuel_used)
+        sink(LogRecord(time.time(), "error", f"invocation failed: {error.code}: {error.message}", call_id,
+                       {**fields, "event": "invocation_end", "code": error.code, "fuel_used": error.fuel_used,
+                        "duration_ms": round(duration * 1000, 3)}))
         raise
     duration = time.perf_counter() - started
     metrics.invocations.labels(target.kind, "ok").inc()
     metrics.duration.labels(target.kind).observe(duration)
     metrics.fuel.labels(target.kind).observe(result.fuel_used)
-    end_fields: dict[str, Any] = {"code": "ok", "fuel_used": result.fuel_used, "duration_ms": round(duration * 1000, 3)}
+    end_fields: dict[str, Any] = {"event": "invocation_end", "code": "ok", "fuel_used": result.fuel_used,
+                                  "duration_ms": round(duration * 1000, 3)}
     if result.kind == "response":
         end_fields["status"] = result.status
     if result.logs_dropped:
         end_fields["logs_dropped"] = result.logs_dropped
-    log.event("info", "invocation end", event="invocation_end", **end_fields)
+    sink(LogRecord(time.time(), "info", "invocation end", call_id, {**fields, **end_fields}))
     return result
 
 

@@ -10,14 +10,12 @@ import orjson
 
 from host_api.log import LogRecord
 from host_api.request import guest_request
-from isolates import IsolateError, Limits, invoke, prepare
-
-LANGUAGE_BY_SUFFIX = {".js": "javascript", ".mjs": "javascript", ".cjs": "javascript", ".wasm": "wasm", ".wat": "wasm",
-                      ".c": "c", ".zig": "zig", ".rs": "rust", ".ts": "assemblyscript", ".py": "python"}
-
+from toolchains import Toolchains
+from isolates import CallSpec, IsolateError, Limits, prepare, run
+from isolates.languages import language_for_file
 
 def language_for(path: Path) -> str:
-    return LANGUAGE_BY_SUFFIX.get(path.suffix.lower(), "javascript")
+    return language_for_file(path.name)
 
 
 def format_record(record: LogRecord) -> str:
@@ -49,8 +47,9 @@ def run_file(
         request_id="local",
     )
     try:
-        program = prepare(language, code if language == "wasm" else code.decode("utf-8"), limits, snapshot=False)
-        result = invoke(program, request, limits)
+        program = prepare(language, code if language == "wasm" else code.decode("utf-8"), limits, snapshot=False,
+                          compiler=Toolchains())
+        result = run(program, request, CallSpec(limits=limits))
     except IsolateError as error:
         print(orjson.dumps({"error": error.to_dict()}).decode(), file=out)
         print(f"error: {error.code}: {error.message}", file=err)

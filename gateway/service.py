@@ -14,6 +14,7 @@ import anyio.to_thread
 from gateway.admission import Admission
 from gateway.auth import Principal, authenticate, check_tenant
 from gateway.credentials import CredentialFilter
+from gateway.deploy_spec import parse_limits
 from gateway.config import Settings
 from gateway.errors import InvalidRequest, NotFound, RateLimited, RuntimeUnavailable
 from gateway.inline import InlinePolicy
@@ -24,7 +25,9 @@ from gateway.programs import ProgramCache
 from gateway.ratelimit import RateDecision, RateLimiter
 from gateway.registry import FunctionVersion, Registry, Tenant
 from gateway.secret_box import SecretBox
+from toolchains import Toolchains
 from isolates import InvalidCode, Limits, Program, prepare
+from isolates.compiler import Compiler
 from isolates.javascript import JavaScriptRuntime, RuntimeMissing
 
 logger = logging.getLogger("wasmtask.gateway")
@@ -39,6 +42,7 @@ class Gateway:
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
         self.keys: Keys = load_keys(settings)
+        self.compiler: Compiler = Toolchains()  # deploy-time builds of C, Zig, Rust, AssemblyScript, Python
         self.credentials = CredentialFilter(self.keys.admin_key, self.keys.jwt_secret)
         self.registry = Registry(settings.data_dir / REGISTRY_FILE, SecretBox(self.keys.secret_key))
         self.registry.check_secret_key()  # a changed WASMTASK_SECRET_KEY fails here, not at the first call
@@ -128,12 +132,7 @@ class Gateway:
         base = self.settings.function_limits.capped_by(ceiling)
         if requested is None:
             return base
-        if not isinstance(requested, dict):
-            raise InvalidRequest("limits must be an object")
-        try:
-            limits = Limits.from_dict(requested, base=base)
-        except (ValueError, TypeError) as exc:
-            raise InvalidRequest(f"invalid limits: {exc}") from None
+        limits = parse_limits(requested, base)
         over = limits.exceeds(ceiling)
         if over:
             raise InvalidRequest(
@@ -149,7 +148,8 @@ class Gateway:
     ) -> Program:
         """Validate and compile on a worker thread, inside the tenant's concurrency share."""
         return await self.admission.run(
-            admission_key(tenant, API_BUCKET), tenant.concurrency, prepare_program, language, code, limits, snapshot
+            admission_key(tenant, API_BUCKET), tenant.concurrency, prepare_program, language, code, limits, snapshot,
+            self.compiler,
         )
 
     async def _prepare_version(self, version: FunctionVersion) -> Program:
@@ -184,7 +184,7 @@ def admission_key(tenant: Tenant, bucket: str) -> str:
     return tenant.name if bucket == EDGE_BUCKET else f"{tenant.name}/{bucket}"
 
 
-def prepare_program(language: str, code: bytes, limits: Limits, snapshot: bool) -> Program:
+def prepare_program(language: str, code: bytes, limits: Limits, snapshot: bool, compiler: Compiler) -> Program:
     """``isolates.prepare`` for stored code (bytes); blocking: call it on a worker thread."""
     source: str | bytes = code
     if language == "javascript":
@@ -193,6 +193,6 @@ def prepare_program(language: str, code: bytes, limits: Limits, snapshot: bool) 
         except UnicodeDecodeError as exc:
             raise InvalidCode("JavaScript source must be UTF-8") from exc
     try:
-        return prepare(language, source, limits, snapshot=snapshot)
+        return prepare(language, source, limits, snapshot=snapshot, compiler=compiler)
     except RuntimeMissing as exc:
         raise RuntimeUnavailable(str(exc)) from exc

@@ -23,7 +23,8 @@ import jwt
 
 from gateway.errors import InvalidRequest, Unauthorized
 from gateway.names import check_name
-from isolates.limits import Limits
+from gateway.deploy_spec import parse_limits
+from isolates.limits import UNBOUNDED, Limits
 
 ALGORITHM = "HS256"
 ISSUER = "wasmtask"
@@ -67,7 +68,7 @@ def issue(
     scopes = check_scopes(scopes)
     if not isinstance(ttl_seconds, int) or isinstance(ttl_seconds, bool) or not 0 < ttl_seconds <= MAX_TTL_SECONDS:
         raise InvalidRequest(f"expires_in must be 1..{MAX_TTL_SECONDS} seconds")
-    token_limits = _limits(limits) if limits else None
+    token_limits = parse_limits(limits, UNBOUNDED) if limits else None
     issued_at = int(now if now is not None else time.time())
     claims: dict[str, Any] = {
         "iss": ISSUER,
@@ -119,20 +120,7 @@ def _claims(claims: dict[str, Any]) -> TokenClaims:
         scopes=frozenset(s for s in scopes if s in SCOPES),
         expires_at=int(claims["exp"]),
         token_id=str(claims.get("jti", "")),
-        limits=_limits(limits) if limits else None,
+        limits=parse_limits(limits, UNBOUNDED) if limits else None,
         tenant_id=tenant_id,
         issued_at=int(claims["iat"]),
     )
-
-
-def _limits(data: Any) -> Limits:
-    if not isinstance(data, dict):
-        raise InvalidRequest("limits must be an object")
-    try:
-        return Limits.from_dict(data, base=_UNBOUNDED)
-    except (ValueError, TypeError) as exc:
-        raise InvalidRequest(f"invalid limits: {exc}") from None
-
-
-# a token's limits only lower what the tenant and function allow: unnamed fields do not bind
-_UNBOUNDED = Limits(**{name: 2**62 for name in Limits().to_dict()})

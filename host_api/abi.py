@@ -51,6 +51,11 @@ IMPORT_RANDOM_FILL: Final = "random_fill"
 IMPORT_NOW_MS: Final = "now_ms"
 IMPORT_OUT_OF_MEMORY: Final = "out_of_memory"
 
+# Components (Python guests): the WIT world of guest_sdk/python/wit, the same shape.
+COMPONENT_EXPORT_HANDLE: Final = "handle"
+COMPONENT_IMPORT_LOG: Final = "log"
+COMPONENT_IMPORT_FETCH: Final = "fetch"
+
 # log(level, ...): the numeric levels a guest passes, and their names.
 LOG_LEVELS: Final[dict[int, str]] = {0: "debug", 1: "info", 2: "warn", 3: "error"}
 

@@ -1,5 +1,20 @@
 """The host_api error hierarchy: one root, one stable ``code`` per kind.
 
+``CodedError`` is the shared base of every layer's root (``HostApiError`` here,
+``isolates.IsolateError``, ``gateway.errors.GatewayError``): a message and a
+stable code, nothing else. Each layer draws its own tree below it.
+
+    CodedError
+    └── HostApiError
+        └── FetchError                      fetch_failed
+            ├── EgressDenied                egress_denied
+            ├── FetchLimitExceeded          fetch_limit
+            ├── ResponseTooLarge            response_too_large
+            ├── FetchTimeout                timeout
+            ├── FetchFailed                 fetch_failed
+            │   └── InvalidURL
+            └── RedirectError               redirect_error
+
 A guest never sees these as exceptions. ``FetchSession.fetch`` maps them, in
 one place, to ``{"ok": false, "error": {"code": ..., "message": ...}}``; the
 codes below are what a guest (and the tenant's logs) see.
@@ -10,10 +25,10 @@ from __future__ import annotations
 from typing import ClassVar
 
 
-class HostApiError(Exception):
-    """Base of every error host_api raises on behalf of a guest."""
+class CodedError(Exception):
+    """An error with a stable ``code`` (what clients and guests branch on) and a message."""
 
-    code: ClassVar[str] = "host_api_error"
+    code: ClassVar[str] = "internal_error"
 
     def __init__(self, message: str) -> None:
         super().__init__(message)
@@ -21,6 +36,12 @@ class HostApiError(Exception):
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}(code={self.code!r}, message={self.message!r})"
+
+
+class HostApiError(CodedError):
+    """Base of every error host_api raises on behalf of a guest."""
+
+    code: ClassVar[str] = "host_api_error"
 
 
 class FetchError(HostApiError):

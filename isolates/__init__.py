@@ -1,10 +1,15 @@
-"""The Wasm engine layer: fresh, metered, memory-capped isolates. Knows wasmtime, not HTTP."""
+"""The Wasm engine layer: fresh, metered, memory-capped isolates. Knows wasmtime, not HTTP.
 
+The door: ``prepare`` user code into a ``Program`` once (deploy time), then
+``run(program, request, CallSpec(...))`` per request, which returns an
+``InvokeResult`` or raises an ``IsolateError`` (the tree is in isolates/errors.py).
+"""
+
+from isolates.compiler import CompiledGuest, Compiler
 from isolates.errors import (
     CpuLimitExceeded,
     GuestError,
     InvalidCode,
-    InvalidRequest,
     InvalidResponse,
     IsolateError,
     MemoryLimitExceeded,
@@ -12,31 +17,45 @@ from isolates.errors import (
     Overloaded,
     StackOverflow,
     Timeout,
+    ToolchainUnavailable,
+    UnsupportedLimits,
 )
-from isolates.functions import LANGUAGES, normalize_language, prepare
-from isolates.invoke import InvokeResult, invoke
+from isolates.functions import prepare
+from isolates.languages import LANGUAGES, Language, ProgramKind, language_for_file, normalize_language
 from isolates.limits import Limits, parse_duration_ms, parse_size
-from isolates.program import Program
+from isolates.program import ComponentProgram, ModuleProgram, Program
+from isolates.result import InvokeResult
+from isolates.runner import run
+from isolates.spec import CallSpec
 
 __all__ = [
+    "CallSpec",
+    "CompiledGuest",
+    "Compiler",
+    "ComponentProgram",
     "CpuLimitExceeded",
     "GuestError",
     "InvalidCode",
-    "InvalidRequest",
     "InvalidResponse",
-    "IsolateError",
     "InvokeResult",
+    "IsolateError",
     "LANGUAGES",
+    "Language",
     "Limits",
     "MemoryLimitExceeded",
+    "ModuleProgram",
     "OutputLimitExceeded",
     "Overloaded",
     "Program",
+    "ProgramKind",
     "StackOverflow",
     "Timeout",
-    "invoke",
+    "ToolchainUnavailable",
+    "UnsupportedLimits",
+    "language_for_file",
     "normalize_language",
     "parse_duration_ms",
     "parse_size",
     "prepare",
+    "run",
 ]

@@ -1,4 +1,8 @@
-"""What the host functions of one call need: the guest's memory, logs, fetch, staging."""
+"""One call's host-side state: what host functions reach through ``current()``.
+
+Host functions run on the thread that called into the guest, so a
+thread-local finds the call (like workerd's ``IoContext::current()``).
+"""
 
 from __future__ import annotations
 
@@ -7,12 +11,10 @@ import threading
 from dataclasses import dataclass
 from typing import Any, Callable
 
-from wasmtime import _ffi as ffi
-
 from host_api.log import CallLog
-from isolates.raw import memory_address
+from isolates import raw
 
-# fetch(request dict) -> response dict (host_api.fetch shapes); None: fetch disabled
+# fetch(request dict) -> answer dict (host_api.fetch shapes); never raises
 Fetcher = Callable[[dict[str, Any]], dict[str, Any]]
 
 
@@ -23,34 +25,34 @@ class GuestMemoryError(Exception):
 @dataclass
 class CallContext:
     log: CallLog
-    fetcher: Fetcher | None = None
-    memory: ffi.wasmtime_memory_t | None = None  # raw: see isolates.raw
-    staged: bytes = b""
+    fetch: Fetcher
+    memory: raw.Memory | None = None  # core modules only
+    staged: bytes = b""  # a host answer waiting for the guest to read it (wasmtask.staged_read)
     out_of_memory: bool = False  # the guest said an allocation failed at the memory limit
 
-    def _bounds(self, context, ptr: int, length: int) -> int:  # type: ignore[no-untyped-def]
+    def _bounds(self, context: raw.RawContext, ptr: int, length: int) -> int:
         if self.memory is None:
             raise GuestMemoryError("no memory")
-        base, size = memory_address(context, self.memory)
+        base, size = raw.memory_address(context, self.memory)
         if ptr < 0 or length < 0 or ptr + length > size:
             raise GuestMemoryError(f"{ptr}+{length} is outside guest memory")
         return base + ptr
 
-    def read(self, context, ptr: int, length: int) -> bytes:  # type: ignore[no-untyped-def]
+    def read(self, context: raw.RawContext, ptr: int, length: int) -> bytes:
         """Copy ``length`` bytes at ``ptr`` out of guest memory, bounds-checked.
 
-        ``context`` is a store's or a caller's raw context (``store._context()``)."""
+        ``context`` is a store's or a caller's raw context."""
         return ctypes.string_at(self._bounds(context, ptr & 0xFFFFFFFF, length & 0xFFFFFFFF), length & 0xFFFFFFFF)
 
-    def write(self, context, ptr: int, data: bytes) -> None:  # type: ignore[no-untyped-def]
+    def write(self, context: raw.RawContext, ptr: int, data: bytes) -> None:
         """Copy ``data`` into guest memory at ``ptr``, bounds-checked."""
         ctypes.memmove(self._bounds(context, ptr & 0xFFFFFFFF, len(data)), data, len(data))
 
-    def image(self, context) -> bytes:  # type: ignore[no-untyped-def]
+    def image(self, context: raw.RawContext) -> bytes:
         """A copy of the whole linear memory (for snapshots)."""
         if self.memory is None:
             raise GuestMemoryError("no memory")
-        base, size = memory_address(context, self.memory)
+        base, size = raw.memory_address(context, self.memory)
         return ctypes.string_at(base, size)
 
 

@@ -7,6 +7,8 @@ from dataclasses import dataclass
 
 import wasmtime
 
+from isolates import raw
+
 # The epoch advances every EPOCH_TICK_MS; a wall-clock deadline is rounded up
 # to whole ticks. 10 ms keeps the ticker's GIL wake-ups (100/s) negligible.
 EPOCH_TICK_MS = 10
@@ -52,19 +54,8 @@ def wasmtime_version() -> str:
 
 
 def enable_pooling(config: wasmtime.Config, pooling: PoolingSettings) -> None:
-    """wasmtime-py does not expose the pooling allocator; its C API does (through _ffi)."""
-    from wasmtime import _ffi as ffi
-
-    pool = ffi.wasmtime_pooling_allocation_config_new()
-    try:
-        ffi.wasmtime_pooling_allocation_config_total_memories_set(pool, pooling.memories)
-        ffi.wasmtime_pooling_allocation_config_total_core_instances_set(pool, pooling.instances)
-        ffi.wasmtime_pooling_allocation_config_total_tables_set(pool, pooling.tables)
-        ffi.wasmtime_pooling_allocation_config_max_memory_size_set(pool, pooling.max_memory_bytes)
-        ffi.wasmtime_pooling_allocation_config_linear_memory_keep_resident_set(pool, pooling.keep_resident_bytes)
-        ffi.wasmtime_pooling_allocation_strategy_set(config.ptr(), pool)
-    finally:
-        ffi.wasmtime_pooling_allocation_config_delete(pool)
+    raw.enable_pooling(config, memories=pooling.memories, instances=pooling.instances, tables=pooling.tables,
+                       max_memory_bytes=pooling.max_memory_bytes, keep_resident_bytes=pooling.keep_resident_bytes)
 
 
 class EpochTicker:

@@ -1,22 +1,47 @@
-"""The isolates layer's errors: one hierarchy, each with a stable ``code``.
+"""The isolates layer's errors: one tree, each with a stable ``code``.
+
+    CodedError (host_api.errors)
+    └── IsolateError                        internal_error
+        ├── InvalidCode                     invalid_code      the code cannot run: syntax, bad module, no handler
+        ├── ToolchainUnavailable            internal_error    no compiler for the language on this machine
+        ├── UnsupportedLimits               invalid_request   limits this engine cannot give (memory over the pool's)
+        ├── Overloaded                      overloaded        no free isolate slot
+        ├── CpuLimitExceeded                cpu_limit         out of fuel
+        ├── Timeout                         timeout           past the wall-clock deadline
+        ├── MemoryLimitExceeded             memory_limit      over the memory cap
+        ├── StackOverflow                   stack_overflow    JS or Wasm stack
+        ├── OutputLimitExceeded             output_limit      response over its cap
+        ├── InvalidResponse                 invalid_response  the guest's HTTP response is not valid HTTP
+        └── GuestError                      guest_error       a throw, cb(err), a rejection, a trap
 
 The gateway maps each code to an HTTP status in one table; nothing else
-should branch on exception text.
+branches on exception text. wasmtime's own errors are mapped to these in one
+place, ``isolates.traps``. An error raised by a call carries what the call
+used (``fuel_used``) and logged (``logs``, ``logs_dropped``), like a result.
 """
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING, ClassVar
 
-class IsolateError(Exception):
+from host_api.errors import CodedError
+
+if TYPE_CHECKING:
+    from host_api.log import LogRecord
+
+
+class IsolateError(CodedError):
     """Base of every error an invocation or a deploy can end with."""
 
-    code = "internal_error"
+    code: ClassVar[str] = "internal_error"
 
     def __init__(self, message: str, *, name: str | None = None, stack: str | None = None) -> None:
         super().__init__(message)
-        self.message = message
         self.name = name
         self.stack = stack
+        self.fuel_used = 0
+        self.logs: list[LogRecord] = []
+        self.logs_dropped = 0
 
     def to_dict(self) -> dict[str, str]:
         out = {"code": self.code, "message": self.message}
@@ -26,8 +51,29 @@ class IsolateError(Exception):
             out["stack"] = self.stack
         return out
 
-    def __repr__(self) -> str:
-        return f"{type(self).__name__}(code={self.code!r}, message={self.message!r})"
+
+class InvalidCode(IsolateError):
+    """The code cannot run: a syntax error, a bad module, no handler."""
+
+    code = "invalid_code"
+
+
+class ToolchainUnavailable(IsolateError):
+    """This machine has no compiler for the language (see ``make toolchains``)."""
+
+    code = "internal_error"  # as before the compiler interface; a clearer code belongs to the CLI issue
+
+
+class UnsupportedLimits(IsolateError):
+    """Limits this engine cannot give (a memory limit above its pool's slot size)."""
+
+    code = "invalid_request"
+
+
+class Overloaded(IsolateError):
+    """Every isolate slot is in use; retry later."""
+
+    code = "overloaded"
 
 
 class CpuLimitExceeded(IsolateError):
@@ -72,24 +118,7 @@ class GuestError(IsolateError):
     code = "guest_error"
 
 
-class InvalidCode(IsolateError):
-    """The code cannot run: a syntax error, a bad module, no handler."""
-
-    code = "invalid_code"
-
-
-class Overloaded(IsolateError):
-    """Every isolate slot of the pooling allocator is in use; retry later."""
-
-    code = "overloaded"
-
-
-class InvalidRequest(IsolateError):
-    """The host was asked to invoke with input it cannot pass on."""
-
-    code = "invalid_request"
-
-
+# What a guest may report in its own error reply; anything else becomes guest_error.
 ERRORS_BY_CODE: dict[str, type[IsolateError]] = {
     cls.code: cls
     for cls in (
@@ -101,7 +130,7 @@ ERRORS_BY_CODE: dict[str, type[IsolateError]] = {
         InvalidResponse,
         GuestError,
         InvalidCode,
-        InvalidRequest,
+        UnsupportedLimits,
         Overloaded,
     )
 }

@@ -10,16 +10,15 @@ from pathlib import Path
 import orjson
 import wasmtime
 
-from isolates.call_context import CallContext, set_current
 from isolates.engine import Engine
-from isolates.host_functions import unsupported_imports
-from isolates.invoke import Call
+from isolates.module_linker import unsupported_imports
+from isolates.runner import initialize
+from isolates.spec import CallSpec
 from isolates.limits import WASM_PAGE_BYTES, Limits
 from isolates.module_cache import ModuleCache
-from isolates.program import Program, abi_problems
+from isolates.program import ModuleProgram, abi_problems
 from isolates.snapshot import image_module_bytes
 from isolates.wasm_binary import data_module, data_segments, without_data
-from host_api.log import CallLog
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 BASE_LIMITS = Limits(fuel=1_000_000_000, memory_bytes=256 * 1024 * 1024, wall_clock_ms=30_000)
@@ -57,7 +56,7 @@ class JavaScriptRuntime:
         initial_image = cache.load(data_module(data_segments(wasm), min_pages=min_pages))
         # The base snapshot: runtime started and prelude evaluated, no user code yet.
         # Every program starts from it (measured: 28 M fuel, ~5 ms, saved per one-off run).
-        start = Program(language="javascript", code=self.code, image=initial_image,
+        start = ModuleProgram(language="javascript", code=self.code, image=initial_image,
                         init_config=b"{}", run_initialize=True)
         self.base_image, self.base_details = self._snapshot(start, BASE_LIMITS)
 
@@ -78,33 +77,24 @@ class JavaScriptRuntime:
     def init_config(self, source: str, filename: str = "index.js") -> bytes:
         return orjson.dumps({"source": source, "filename": filename, "module": is_es_module(source)})
 
-    def _snapshot(self, program: Program, limits: Limits) -> tuple[wasmtime.Module, dict[str, object]]:
+    def _snapshot(self, program: ModuleProgram, limits: Limits) -> tuple[wasmtime.Module, dict[str, object]]:
         """Run ``program``'s init once, metered like a request; its memory becomes an image module."""
-        log = CallLog(max_bytes=limits.log_bytes, max_lines=limits.log_lines)
-        call = Call(self.engine, program, limits, CallContext(log=log))
-        set_current(call.context)
-        try:
-            call.instantiate()
-            call.initialize()
-            image = call.memory_image()
-            init_fuel = call.fuel_used()
-        finally:
-            set_current(None)
-            call.close()
+        initialized = initialize(program, CallSpec(limits=limits), engine=self.engine)
+        image, init_fuel = initialized.image, initialized.fuel_used
         module_bytes = image_module_bytes(image)
         module = wasmtime.Module(self.engine.wasmtime, module_bytes)
         details: dict[str, object] = {
             "snapshot_bytes": len(module_bytes),
             "memory_pages": len(image) // WASM_PAGE_BYTES,
             "init_fuel": init_fuel,
-            "init_logs": [r.to_dict() for r in log.records],
+            "init_logs": [r.to_dict() for r in initialized.logs],
         }
         return module, details
 
-    def fresh_program(self, source: str, filename: str = "index.js") -> Program:
+    def fresh_program(self, source: str, filename: str = "index.js") -> ModuleProgram:
         """The user's top-level code runs in every call (one-off runs); the runtime and
         prelude start from the base snapshot."""
-        return Program(
+        return ModuleProgram(
             language="javascript",
             code=self.code,
             image=self.base_image,
@@ -112,7 +102,7 @@ class JavaScriptRuntime:
             run_initialize=False,
         )
 
-    def snapshot_program(self, source: str, limits: Limits, filename: str = "index.js") -> Program:
+    def snapshot_program(self, source: str, limits: Limits, filename: str = "index.js") -> ModuleProgram:
         """Run the user's top-level code once, metered like a request, and keep the memory
         as the function's image (deploys).
 
@@ -120,5 +110,5 @@ class JavaScriptRuntime:
         for top-level code that loops, and the other limit errors likewise.
         """
         image, details = self._snapshot(self.fresh_program(source, filename), limits)
-        return Program(language="javascript", code=self.code, image=image, init_config=None,
+        return ModuleProgram(language="javascript", code=self.code, image=image, init_config=None,
                        run_initialize=False, details=details)

@@ -59,12 +59,20 @@ class Limits:
         return {f.name: getattr(self, f.name) for f in fields(self)}
 
     @classmethod
-    def from_dict(cls, data: dict[str, Any], base: "Limits | None" = None) -> "Limits":
+    def from_dict(cls, data: Any, base: "Limits | None" = None) -> "Limits":
+        """The one parser of limits from JSON: ``base`` with the fields of ``data`` replaced.
+
+        ``ValueError`` for anything but an object of known fields with positive integers."""
+        if not isinstance(data, dict):
+            raise ValueError("limits must be an object")
         known = {f.name for f in fields(cls)}
         unknown = set(data) - known
         if unknown:
             raise ValueError(f"unknown limits: {', '.join(sorted(unknown))}")
         return (base or cls()).with_overrides(**data)
+
+
+UNBOUNDED = Limits(**{f.name: 2**62 for f in fields(Limits)})  # a base under which unnamed fields do not bind
 
 
 _SIZE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([kmgt]?i?b?)?\s*$", re.IGNORECASE)

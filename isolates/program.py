@@ -1,15 +1,20 @@
-"""A program ready to instantiate: compiled code, and the memory image it starts from."""
+"""A program ready to instantiate, of one of two kinds: a core module or a component."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Union
 
 import wasmtime
+import wasmtime.component as wc
+
+from host_api import abi
+from isolates.raw import I32, I64, check_signature
 
 
 @dataclass(frozen=True)
-class Program:
-    """What ``invoke`` instantiates per call.
+class ModuleProgram:
+    """A core module speaking the wasmtask ABI (JavaScript, WAT/Wasm, C, Zig, Rust, AssemblyScript).
 
     code
         the compiled module with the guest's code (for JS: the shared runtime).
@@ -32,15 +37,29 @@ class Program:
     details: dict[str, object] = field(default_factory=dict)
 
 
+@dataclass(frozen=True)
+class ComponentProgram:
+    """A component of the wasmtask WIT world (Python guests), instantiated fresh per call.
+
+    imports
+        the instance names it imports (with @version): its Linker is built once per thread for them.
+    """
+
+    language: str
+    code: wc.Component
+    imports: tuple[str, ...]
+    details: dict[str, object] = field(default_factory=dict)
+
+
+Program = Union[ModuleProgram, ComponentProgram]
+
+
 def abi_problems(module: wasmtime.Module) -> list[str]:
     """What keeps ``module`` from the core ABI's export types (guest_sdk/ABI.md).
 
     The hot path calls exports without type checks (isolates.raw), so every
-    module must pass this before it becomes a Program.
+    module must pass this before it becomes a ModuleProgram.
     """
-    from host_api import abi
-    from isolates.raw import I32, I64, check_signature
-
     expected = {
         abi.EXPORT_ALLOC: ([I32], [I32]),
         abi.EXPORT_HANDLE: ([I32, I32], [I64]),

@@ -1,4 +1,6 @@
-"""The raw wasmtime C API for the hot path (through wasmtime-py's ``_ffi``).
+"""The raw wasmtime C API (through wasmtime-py's ``_ffi``): the only core-module code that uses it.
+
+(isolates.raw_component holds the component model's raw calls.)
 
 Measured here (hello-world, wasmtime-py 50): ``Instance.exports(store)`` ~30-46 us
 where one ``wasmtime_instance_export_get`` is ~2 us; ``Func.__call__`` re-reads
@@ -193,3 +195,46 @@ def check_signature(module: wasmtime.Module, name: str, params: list[wasmtime.Va
             ty = item.type
             return isinstance(ty, wasmtime.FuncType) and list(ty.params) == params and list(ty.results) == results
     return False
+
+
+# ---- host functions: unchecked callbacks and traps ----------------------------------
+
+Memory = ffi.wasmtime_memory_t
+RawContext = object  # a ctypes pointer to wasmtime_context_t (a store's or a caller's)
+caller_context = ffi.wasmtime_caller_context
+UncheckedCallback = ffi.wasmtime_func_unchecked_callback_t
+
+
+def define_unchecked_func(linker: wasmtime.Linker, module: str, name: str, func_type: wasmtime.FuncType,
+                          callback: object) -> None:
+    """Define a host function whose callback reads and writes raw values (no Val objects)."""
+    module_bytes, name_bytes = module.encode(), name.encode()
+    error = ffi.wasmtime_linker_define_func_unchecked(
+        linker.ptr(), module_bytes, len(module_bytes), name_bytes, len(name_bytes),
+        func_type.ptr(), callback, None, _NO_FINALIZER,
+    )
+    _raise(error, None)
+
+
+def new_trap(message: str) -> int:
+    """A trap for a host callback to return (wasmtime takes ownership)."""
+    encoded = message.encode()
+    trap = ffi.wasmtime_trap_new(encoded, len(encoded))
+    return ctypes.cast(trap, ctypes.c_void_p).value or 0
+
+
+# ---- the pooling allocator ------------------------------------------------------------
+
+def enable_pooling(config: wasmtime.Config, *, memories: int, instances: int, tables: int, max_memory_bytes: int,
+                   keep_resident_bytes: int) -> None:
+    """wasmtime-py does not expose the pooling allocator; its C API does."""
+    pool = ffi.wasmtime_pooling_allocation_config_new()
+    try:
+        ffi.wasmtime_pooling_allocation_config_total_memories_set(pool, memories)
+        ffi.wasmtime_pooling_allocation_config_total_core_instances_set(pool, instances)
+        ffi.wasmtime_pooling_allocation_config_total_tables_set(pool, tables)
+        ffi.wasmtime_pooling_allocation_config_max_memory_size_set(pool, max_memory_bytes)
+        ffi.wasmtime_pooling_allocation_config_linear_memory_keep_resident_set(pool, keep_resident_bytes)
+        ffi.wasmtime_pooling_allocation_strategy_set(config.ptr(), pool)
+    finally:
+        ffi.wasmtime_pooling_allocation_config_delete(pool)

@@ -1,4 +1,9 @@
-"""A guest's HTTP response (guest_sdk/ABI.md), checked the same way for every guest language.
+"""A guest's reply (guest_sdk/ABI.md), read and checked the same way for every guest language.
+
+``result_from_reply`` turns the reply JSON (``{"ok": true, "result": ...}`` or
+``{"ok": false, "error": ...}``) into an ``InvokeResult`` or the typed error the
+guest reported (only codes in ``host_api.abi.GUEST_REPORTABLE_CODES``; any
+other claim is ``guest_error``).
 
 A raw Wasm, C or Python guest writes its response JSON itself, so nothing
 before this point has checked it. What the gateway will send must be valid
@@ -26,7 +31,12 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
-from isolates.errors import GuestError, InvalidResponse, OutputLimitExceeded
+import orjson
+
+from host_api import abi
+from isolates.errors import GuestError, InvalidResponse, OutputLimitExceeded, error_for_code
+from isolates.limits import Limits
+from isolates.result import InvokeResult
 
 MIN_STATUS, MAX_STATUS = 200, 599
 NULL_BODY_STATUSES = frozenset({204, 205, 304})
@@ -47,6 +57,47 @@ class GuestResponse:
     status: int
     headers: list[tuple[str, str]]  # lower-case names, valid Latin-1 values
     body: bytes
+
+
+def check_output_size(size: int, limits: Limits) -> None:
+    """``OutputLimitExceeded`` when a guest's reply is over the output limit (checked before reading it)."""
+    if size > limits.output_bytes:
+        raise OutputLimitExceeded(f"the response is {size} bytes, over the output limit of {limits.output_bytes}")
+
+
+def parse_reply(data: bytes | str) -> dict[str, Any]:
+    """The reply JSON object a guest returned."""
+    try:
+        reply = orjson.loads(data)
+    except orjson.JSONDecodeError as exc:
+        raise GuestError(f"the guest returned an unreadable response: {exc}") from exc
+    if not isinstance(reply, dict):
+        raise GuestError("the guest returned a response that is not a JSON object")
+    return reply
+
+
+def result_from_reply(reply: dict[str, Any], limits: Limits) -> InvokeResult:
+    """The InvokeResult for a guest's reply JSON, or the typed error it reports."""
+    if not reply.get("ok"):
+        error = reply.get("error") if isinstance(reply.get("error"), dict) else {}
+        code = str(error.get("code", "guest_error"))
+        if code not in abi.GUEST_REPORTABLE_CODES:
+            code = "guest_error"
+        raise error_for_code(
+            code,
+            str(error.get("message", "the guest failed")),
+            name=str(error["name"]) if error.get("name") else None,
+            stack=str(error["stack"]) if error.get("stack") else None,
+        )
+    result = reply.get("result")
+    if not isinstance(result, dict):
+        raise GuestError("the guest's response has no result")
+    if result.get("type") == "response":
+        response = parse_response(result)
+        if len(response.body) > limits.output_bytes:
+            raise OutputLimitExceeded("the response body is over the output limit")
+        return InvokeResult(kind="response", status=response.status, headers=response.headers, body=response.body)
+    return InvokeResult(kind="json", value=result.get("value"))
 
 
 def parse_response(result: dict[str, Any]) -> GuestResponse:

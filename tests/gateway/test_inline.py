@@ -5,9 +5,9 @@ from __future__ import annotations
 import pytest
 
 from gateway.inline import INLINE_FUEL, InlinePolicy, attempt_inline
-from host_api.log import CallLog
+from host_api.log import LogRecord
 from host_api.request import guest_request
-from isolates import CpuLimitExceeded, GuestError, Limits, prepare
+from isolates import CallSpec, CpuLimitExceeded, GuestError, Limits, prepare
 
 SHORT = "module.exports = function (cb) { console.log('short'); cb(null, 'quick'); };"
 LONG = """module.exports = function (cb) {
@@ -17,39 +17,41 @@ LONG = """module.exports = function (cb) {
 };"""
 
 
-def new_log(limits: Limits) -> CallLog:
-    return CallLog(max_bytes=limits.log_bytes, max_lines=limits.log_lines, request_id="r1")
+def streamed_spec(limits: Limits) -> tuple[CallSpec, list[LogRecord]]:
+    """A spec whose live log is a list: what reached the tenant's stream."""
+    streamed: list[LogRecord] = []
+    return CallSpec(limits=limits, request_id="r1", log_sink=streamed.append), streamed
 
 
 def test_a_short_call_counts_and_its_logs_are_kept() -> None:
     limits = Limits()
-    log = new_log(limits)
-    result = attempt_inline(prepare("javascript", SHORT, limits), guest_request(), limits, log)
+    spec, streamed = streamed_spec(limits)
+    result = attempt_inline(prepare("javascript", SHORT, limits), guest_request(), spec)
     assert result is not None and result.value == "quick"
-    assert [r.msg for r in log.records] == ["short"]
+    assert [r.msg for r in streamed] == [r.msg for r in result.logs] == ["short"]
 
 
 def test_a_call_over_the_inline_cap_is_dropped_unseen() -> None:
     limits = Limits()
     assert limits.fuel > INLINE_FUEL
-    log = new_log(limits)
-    assert attempt_inline(prepare("javascript", LONG, limits), guest_request(), limits, log) is None
-    assert log.records == []  # 'started' was only buffered: the real run logs it once
+    spec, streamed = streamed_spec(limits)
+    assert attempt_inline(prepare("javascript", LONG, limits), guest_request(), spec) is None
+    assert streamed == []  # 'started' was only kept back: the real run logs it once
 
 
 def test_a_function_whose_own_limit_is_the_cap_gets_its_error() -> None:
     limits = Limits(fuel=INLINE_FUEL // 2)
-    log = new_log(limits)
+    spec, streamed = streamed_spec(limits)
     with pytest.raises(CpuLimitExceeded):
-        attempt_inline(prepare("javascript", LONG, limits), guest_request(), limits, log)
-    assert [r.msg for r in log.records] == ["started"]
+        attempt_inline(prepare("javascript", LONG, limits), guest_request(), spec)
+    assert [r.msg for r in streamed] == ["started"]
 
 
 def test_guest_errors_inline_are_the_calls_result() -> None:
     limits = Limits()
     with pytest.raises(GuestError):
         attempt_inline(prepare("javascript", "module.exports = function (cb) { cb(new Error('x')); };", limits),
-                       guest_request(), limits, new_log(limits))
+                       guest_request(), CallSpec(limits=limits))
 
 
 def test_functions_that_may_fetch_or_proved_slow_never_run_inline() -> None:

@@ -9,7 +9,7 @@ import pytest
 
 from gateway.config import Settings
 from tests.gateway.support import ADMIN_KEY, Api, ThreadServer, error_code
-from tests.guest_sdk.conftest import require_toolchain
+from tests.toolchains.support import require_toolchain
 
 REPO = Path(__file__).resolve().parents[2]
 

@@ -10,9 +10,10 @@ from pathlib import Path
 
 import pytest
 
-from host_api.log import CallLog
 from isolates import IsolateError, Limits, prepare
-from tests.guest_sdk.conftest import LIMITS, expect_error, require_toolchain, run
+from tests.guest_sdk.conftest import LIMITS, expect_error, run, upstream_url
+from tests.toolchains.support import require_toolchain
+from toolchains import Toolchains
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -37,8 +38,9 @@ static char *volatile newest;
 static volatile unsigned long spins;
 
 void handle(const char *request) {
-    char which[32] = "", method[16] = "", text[256] = "";
+    char which[32] = "", method[16] = "", text[256] = "", url[256] = "";
     wt_json_string(request, "query.case", which, sizeof which);
+    wt_json_string(request, "query.url", url, sizeof url);
     wt_json_string(request, "method", method, sizeof method);
     if (!strcmp(which, "log")) {
         wt_log(WT_WARN, "careful");
@@ -51,7 +53,7 @@ void handle(const char *request) {
         wt_buf_printf(&body, "created by %s", method);
         wt_return_response(201, "text/plain", body.data);
     } else if (!strcmp(which, "fetch")) {
-        char *response = wt_fetch_get("http://upstream.test/data");
+        char *response = wt_fetch_get(url);
         double status = 0;
         wt_json_number(response, "status", &status);
         wt_json_string(response, "body", text, sizeof text);
@@ -98,7 +100,7 @@ pub fn handle(req: *wt.Request) !wt.Response {
         const body = try std.fmt.allocPrint(req.allocator, "created by {s}", .{req.method()});
         return wt.Response.text(201, "text/plain", body);
     } else if (std.mem.eql(u8, which, "fetch")) {
-        const response = try wt.fetch(req.allocator, .{ .url = "http://upstream.test/data" });
+        const response = try wt.fetch(req.allocator, .{ .url = req.query("url") orelse "" });
         return wt.Response.json(req.allocator, .{ .status = response.status, .body = response.body });
     } else if (std.mem.eql(u8, which, "fetch_denied")) {
         const response = try wt.fetch(req.allocator, .{ .url = "http://denied.test/" });
@@ -129,7 +131,7 @@ fn handle(req: &Request) -> Result<Response, String> {
         "body" => Ok(Response::json(quote(req.body().unwrap_or("")))),
         "response" => Ok(Response::text(201, "text/plain", format!("created by {}", req.method()))),
         "fetch" => {
-            let response = wasmtask::fetch_get("http://upstream.test/data");
+            let response = wasmtask::fetch_get(req.query("url").unwrap_or(""));
             let status = response.get("status").and_then(|s| s.as_f64()).unwrap_or(0.0);
             let body = response.get("body").and_then(|b| b.as_str()).unwrap_or("");
             Ok(Response::json(format!("{{\"status\":{},\"body\":{}}}", status, quote(body))))
@@ -176,7 +178,8 @@ export function handle(req: Request): Response {
   } else if (which == "response") {
     return Response.text("created by " + req.method, 201, "text/plain");
   } else if (which == "fetch") {
-    const response = fetchGet("http://upstream.test/data");
+    const url = req.query("url");
+    const response = fetchGet(url === null ? "" : url);
     const body = JSON.getString(response, "body");
     return Response.json(`{"status":${JSON.getNumber(response, "status")},"body":${JSON.quote(body === null ? "" : body)}}`);
   } else if (which == "fetch_denied") {
@@ -207,7 +210,7 @@ def handle(request):
     if which == "response":
         return wasmtask.Response(f"created by {request.method}", status=201, headers={"content-type": "text/plain"})
     if which == "fetch":
-        response = wasmtask.fetch("http://upstream.test/data")
+        response = wasmtask.fetch(request.query["url"])
         return {"status": response.status, "body": response.text}
     if which == "fetch_denied":
         try:
@@ -241,7 +244,8 @@ TRAPS_ON_OUT_OF_MEMORY = {"assemblyscript"}  # its stub runtime traps at `unreac
 
 
 def case(language: str, name: str, **request: object) -> object:
-    return run(language, GUESTS[language], query=[("case", name)], **request)
+    request.setdefault("query", [("case", name)])
+    return run(language, GUESTS[language], **request)
 
 
 @pytest.mark.parametrize("language", LANGUAGES)
@@ -275,8 +279,8 @@ def test_returns_an_http_response(language: str) -> None:
 
 @pytest.mark.parametrize("language", LANGUAGES)
 def test_fetches_through_the_host(language: str) -> None:
-    result = case(language, "fetch")
-    assert result.value == {"status": 200, "body": "upstream saw GET http://upstream.test/data"}
+    result = case(language, "fetch", query=[("case", "fetch"), ("url", upstream_url("/data"))])
+    assert result.value == {"status": 200, "body": "upstream saw GET /data"}
 
 
 @pytest.mark.parametrize("language", LANGUAGES)
@@ -294,19 +298,18 @@ def test_reported_error_is_guest_error(language: str) -> None:
 def test_loop_is_cpu_limit(language: str) -> None:
     limits = LIMITS.with_overrides(fuel=50_000_000)
     error = expect_error(language, GUESTS[language], "cpu_limit", limits=limits, query=[("case", "loop")])
-    assert error.fuel_used == limits.fuel  # type: ignore[attr-defined]
+    assert error.fuel_used == limits.fuel
 
 
 @pytest.mark.parametrize("language", LANGUAGES)
 def test_allocation_bomb_is_memory_limit(language: str) -> None:
-    log = CallLog(max_bytes=LIMITS.log_bytes, max_lines=LIMITS.log_lines)
     with pytest.raises(IsolateError) as caught:
-        run(language, GUESTS[language], log=log, query=[("case", "bomb")])
+        run(language, GUESTS[language], query=[("case", "bomb")])
     if caught.value.code == "guest_error" and language in TRAPS_ON_OUT_OF_MEMORY:
         pytest.xfail(f"{language} traps when out of memory without calling wasmtask.out_of_memory first")
     assert caught.value.code == "memory_limit", caught.value
     if language == "rust":  # the SDK's allocator logs, calls out_of_memory, then Rust aborts (a trap)
-        assert "out of memory: an allocation of 1048576 bytes failed (memory limit)" in [r.msg for r in log.records]
+        assert "out of memory: an allocation of 1048576 bytes failed (memory limit)" in [r.msg for r in caught.value.logs]
 
 
 @pytest.mark.parametrize("language", LANGUAGES)
@@ -321,7 +324,7 @@ def test_compile_error_is_invalid_code_with_the_message(language: str) -> None:
     require_toolchain(language)
     source, expected = BROKEN[language]
     with pytest.raises(Exception) as caught:
-        prepare(language, source, Limits())
+        prepare(language, source, Limits(), compiler=Toolchains())
     assert getattr(caught.value, "code", None) == "invalid_code", caught.value
     assert expected in str(caught.value)
     assert "/tmp/" not in str(caught.value)  # the build's temp dir is not shown

@@ -8,7 +8,9 @@ import time
 import pytest
 
 from isolates import IsolateError, Limits, prepare
-from tests.guest_sdk.conftest import LIMITS, expect_error, require_toolchain, run
+from tests.guest_sdk.conftest import LIMITS, expect_error, run
+from tests.toolchains.support import require_toolchain
+from toolchains import Toolchains
 
 pytestmark = pytest.mark.slow  # a componentize-py build is ~15 s (cached by source hash afterwards)
 
@@ -161,9 +163,9 @@ def test_no_sockets_even_to_loopback() -> None:
 
 def test_prepare_again_is_served_from_the_caches() -> None:
     require_toolchain("python")
-    prepare("python", GUEST, LIMITS)
+    prepare("python", GUEST, LIMITS, compiler=Toolchains())
     started = time.monotonic()
-    program = prepare("python", GUEST, LIMITS)
+    program = prepare("python", GUEST, LIMITS, compiler=Toolchains())
     assert time.monotonic() - started < 2
     assert program.details["load_ms"] < 1000
 
@@ -171,7 +173,7 @@ def test_prepare_again_is_served_from_the_caches() -> None:
 def test_source_without_handle_is_invalid_code() -> None:
     require_toolchain("python")
     with pytest.raises(IsolateError) as caught:
-        prepare("python", "x = 1\n", LIMITS)
+        prepare("python", "x = 1\n", LIMITS, compiler=Toolchains())
     assert caught.value.code == "invalid_code"
     assert "defines no handle(request)" in caught.value.message
 
@@ -179,7 +181,7 @@ def test_source_without_handle_is_invalid_code() -> None:
 def test_import_outside_the_standard_library_is_invalid_code() -> None:
     require_toolchain("python")
     with pytest.raises(IsolateError) as caught:
-        prepare("python", "import starlette\n\ndef handle(request):\n    return 1\n", LIMITS)
+        prepare("python", "import starlette\n\ndef handle(request):\n    return 1\n", LIMITS, compiler=Toolchains())
     assert caught.value.code == "invalid_code"
     assert "No module named 'starlette'" in caught.value.message
 
@@ -188,6 +190,6 @@ def test_top_level_loop_fails_the_deploy_with_cpu_limit(monkeypatch: pytest.Monk
     require_toolchain("python")
     monkeypatch.setenv("WASMTASK_BUILD_TIMEOUT_S", "30")  # a normal build takes ~10-15 s
     with pytest.raises(IsolateError) as caught:
-        prepare("python", "while True:\n    pass\n\ndef handle(request):\n    return 1\n", LIMITS)
+        prepare("python", "while True:\n    pass\n\ndef handle(request):\n    return 1\n", LIMITS, compiler=Toolchains())
     assert caught.value.code == "cpu_limit"
     assert "30 s" in caught.value.message

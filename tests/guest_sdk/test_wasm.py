@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from host_api.request import guest_request
-from isolates import InvalidCode, IsolateError, Limits, invoke, prepare
+from isolates import CallSpec, InvalidCode, IsolateError, Limits, prepare, run
 
 REPO = Path(__file__).resolve().parents[2]
 LIMITS = Limits(fuel=20_000_000, memory_bytes=4 * 1024 * 1024, wall_clock_ms=5_000)
@@ -35,7 +35,7 @@ def wat(body: str, imports: str = "") -> str:
 
 
 def call(source: str, limits: Limits = LIMITS) -> object:
-    return invoke(prepare("wasm", source, limits), guest_request(), limits)
+    return run(prepare("wasm", source, limits), guest_request(), CallSpec(limits=limits))
 
 
 def expect(code: str, source: str, limits: Limits = LIMITS) -> IsolateError:
@@ -47,7 +47,7 @@ def expect(code: str, source: str, limits: Limits = LIMITS) -> IsolateError:
 
 def test_example_answers_with_the_request_and_logs() -> None:
     source = (REPO / "examples/wasm/hello.wat").read_text()
-    result = invoke(prepare("wasm", source, LIMITS), guest_request(query=[("name", "Ada")]), LIMITS)
+    result = run(prepare("wasm", source, LIMITS), guest_request(query=[("name", "Ada")]), CallSpec(limits=LIMITS))
     assert result.value["hello"] == "wasm"
     assert result.value["request"]["query"] == {"name": "Ada"}
     assert [(r.level, r.msg) for r in result.logs] == [("info", "hello from WAT")]
@@ -57,7 +57,7 @@ def test_example_as_a_binary_module() -> None:
     import wasmtime
 
     binary = wasmtime.wat2wasm((REPO / "examples/wasm/hello.wat").read_text())
-    result = invoke(prepare("wasm", binary, LIMITS), guest_request(), LIMITS)
+    result = run(prepare("wasm", binary, LIMITS), guest_request(), CallSpec(limits=LIMITS))
     assert result.value["hello"] == "wasm"
 
 
@@ -82,7 +82,7 @@ def test_module_without_the_handler_is_invalid_code() -> None:
 
 def test_loop_is_cpu_limit() -> None:
     error = expect("cpu_limit", wat("(loop $forever (br $forever)) unreachable"))
-    assert error.fuel_used == LIMITS.fuel  # type: ignore[attr-defined]
+    assert error.fuel_used == LIMITS.fuel
 
 
 def test_memory_grow_bomb_stops_at_the_cap_and_reports_memory_limit() -> None:

@@ -5,7 +5,7 @@ from typing import Any
 import pytest
 
 from host_api.request import guest_request
-from isolates import InvokeResult, Limits, invoke, prepare
+from isolates import CallSpec, InvokeResult, Limits, run, prepare
 
 
 def run_js(
@@ -17,7 +17,7 @@ def run_js(
 ) -> InvokeResult:
     limits = limits or Limits()
     program = prepare("javascript", source, limits, snapshot=snapshot)
-    return invoke(program, guest_request(**request), limits)
+    return run(program, guest_request(**request), CallSpec(limits=limits))
 
 
 @pytest.fixture(params=[True, False], ids=["snapshot", "fresh"])

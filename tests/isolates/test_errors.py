@@ -120,10 +120,10 @@ def test_memory_bombs_are_memory_limit(bomb: str, snapshot: bool) -> None:
 def test_memory_limit_below_the_snapshot_size_is_memory_limit() -> None:
     program = prepare("javascript", "module.exports = function (cb) { cb(null, 1); };", SMALL)
     from host_api.request import guest_request
-    from isolates import invoke
+    from isolates import CallSpec, run
 
     with pytest.raises(MemoryLimitExceeded):
-        invoke(program, guest_request(), Limits(memory_bytes=256 * 1024))
+        run(program, guest_request(), CallSpec(limits=Limits(memory_bytes=256 * 1024)))
 
 
 def test_deep_recursion_is_stack_overflow(snapshot: bool) -> None:
@@ -181,9 +181,10 @@ def test_invalid_utf8_body_in_webtask_ctx() -> None:
 
 
 def test_memory_limit_above_the_engines_maximum_is_invalid_request() -> None:
-    from isolates import InvalidRequest, invoke
+    from isolates import CallSpec, UnsupportedLimits, run
     from host_api.request import guest_request
 
     program = prepare("javascript", "module.exports = function (cb) { cb(null, 1); };", SMALL)
-    with pytest.raises(InvalidRequest, match="maximum"):
-        invoke(program, guest_request(), Limits(memory_bytes=64 * 1024 * 1024 * 1024))
+    with pytest.raises(UnsupportedLimits, match="maximum") as caught:
+        run(program, guest_request(), CallSpec(limits=Limits(memory_bytes=64 * 1024 * 1024 * 1024)))
+    assert caught.value.code == "invalid_request"

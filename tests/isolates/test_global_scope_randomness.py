@@ -6,7 +6,7 @@ import orjson
 import pytest
 
 from host_api.request import guest_request
-from isolates import InvalidCode, Limits, invoke, prepare
+from isolates import CallSpec, InvalidCode, Limits, run, prepare
 from tests.isolates.conftest import run_js
 
 RANDOMNESS = {
@@ -45,7 +45,7 @@ def test_top_level_randomness_fails_a_fresh_run_at_invoke(api: str, source: str)
     limits = Limits()
     program = prepare("javascript", source, limits, snapshot=False)  # init runs in the call
     with pytest.raises(InvalidCode) as caught:
-        invoke(program, guest_request(), limits)
+        run(program, guest_request(), CallSpec(limits=limits))
     assert_global_scope_error(caught.value, api)
 
 
@@ -65,7 +65,7 @@ def test_randomness_inside_a_request_works_and_differs_per_call(snapshot: bool) 
       cb(null, [Math.random(), bytes, crypto.randomUUID()]);
     };"""
     program = prepare("javascript", source, limits, snapshot=snapshot)
-    values = [invoke(program, guest_request(), limits).value for _ in range(3)]
+    values = [run(program, guest_request(), CallSpec(limits=limits)).value for _ in range(3)]
     for position in range(3):
         assert len({value[position] for value in values}) == 3
 
@@ -88,8 +88,8 @@ def test_a_top_level_helper_that_draws_lazily_works(snapshot: bool) -> None:
     const id = () => (cached ??= makeId());
     module.exports = function (cb) { cb(null, [id(), id()]); };"""
     program = prepare("javascript", source, limits, snapshot=snapshot)
-    first = invoke(program, guest_request(), limits).value
-    second = invoke(program, guest_request(), limits).value
+    first = run(program, guest_request(), CallSpec(limits=limits)).value
+    second = run(program, guest_request(), CallSpec(limits=limits)).value
     assert first[0] == first[1]  # cached within the request
     assert first[0] != second[0]  # drawn afresh in each request
 

@@ -7,11 +7,9 @@ from typing import Any
 
 import orjson
 
-from host_api.egress import EgressPolicy
-from host_api.fetch import FetchLimits, FetchSession
-from host_api.log import CallLog
+from host_api.log import LogRecord
 from host_api.request import guest_request
-from isolates import Limits, Timeout, invoke, prepare
+from isolates import CallSpec, Limits, Timeout, prepare, run
 from tests.host_api.conftest import Handler, serve  # noqa: F401  (fixture)
 
 FETCH_JSON = """
@@ -28,26 +26,15 @@ export default {
 };"""
 
 
-def call(source: str, target: str, allowed: list[str], limits: Limits | None = None) -> tuple[Any, CallLog]:
-    limits = limits or Limits()
-    log = CallLog(max_bytes=limits.log_bytes, max_lines=limits.log_lines)
-    session = FetchSession(
-        EgressPolicy.from_strings(allowed),
-        FetchLimits(),
-        deadline=time.monotonic() + limits.wall_clock_ms / 1000,
-        log=lambda level, message: log.write(level, message),
+def call(source: str, target: str, allowed: list[str], limits: Limits | None = None) -> tuple[Any, list[LogRecord]]:
+    """One call through the door: isolates builds the fetch session from the allow-list."""
+    spec = CallSpec(limits=limits or Limits(), allowed_hosts=tuple(allowed))
+    result = run(
+        prepare("javascript", source, spec.limits),
+        guest_request(url=f"http://fn.test/?target={target}", query=[("target", target)]),
+        spec,
     )
-    try:
-        result = invoke(
-            prepare("javascript", source, limits),
-            guest_request(url=f"http://fn.test/?target={target}", query=[("target", target)]),
-            limits,
-            log=log,
-            fetcher=session.fetch,
-        )
-    finally:
-        session.close()
-    return result, log
+    return result, result.logs
 
 
 def json_route(handler: Handler) -> None:
@@ -70,7 +57,7 @@ def test_fetch_not_on_the_allow_list_is_denied_without_a_connection(serve) -> No
     assert body["error"] == "TypeError"
     assert body["message"].startswith("fetch failed: egress_denied: ")
     assert server.connections == 0
-    assert any("egress_denied" in record.msg for record in log.records)  # the log says why, too
+    assert any("egress_denied" in record.msg for record in log)  # the log says why, too
 
 
 def test_metadata_address_is_denied(serve) -> None:  # noqa: F811

@@ -8,7 +8,7 @@ import orjson
 import pytest
 
 from host_api.request import guest_request
-from isolates import CpuLimitExceeded, Limits, Program, invoke, prepare
+from isolates import CallSpec, CpuLimitExceeded, Limits, ModuleProgram, prepare, run
 from tests.isolates.conftest import run_js
 
 
@@ -28,7 +28,7 @@ def test_two_threads_invoking_at_once_both_succeed() -> None:
         try:
             barrier.wait()
             for _ in range(5):
-                results[who] = invoke(program, guest_request(query=[("who", who)]), limits).value
+                results[who] = run(program, guest_request(query=[("who", who)]), CallSpec(limits=limits)).value
         except BaseException as exc:  # noqa: BLE001 - reported below
             errors.append(exc)
 
@@ -51,8 +51,8 @@ def test_a_call_right_after_a_trapped_call_succeeds(snapshot: bool) -> None:
     };"""
     program = prepare("javascript", source, limits, snapshot=snapshot)
     with pytest.raises(CpuLimitExceeded):
-        invoke(program, guest_request(query=[("spin", "1")]), limits)
-    assert invoke(program, guest_request(), limits).value == "fine"
+        run(program, guest_request(query=[("spin", "1")]), CallSpec(limits=limits))
+    assert run(program, guest_request(), CallSpec(limits=limits)).value == "fine"
 
 
 def test_globals_set_in_one_call_are_absent_in_the_next(snapshot: bool) -> None:
@@ -67,8 +67,8 @@ def test_globals_set_in_one_call_are_absent_in_the_next(snapshot: bool) -> None:
       cb(null, {counter, seen, polluted: [].polluted === true && ctx.query.mark === "first" ? "own" : [].polluted});
     };"""
     program = prepare("javascript", source, limits, snapshot=snapshot)
-    first = invoke(program, guest_request(query=[("mark", "first")]), limits).value
-    second = invoke(program, guest_request(query=[("mark", "second")]), limits).value
+    first = run(program, guest_request(query=[("mark", "first")]), CallSpec(limits=limits)).value
+    second = run(program, guest_request(query=[("mark", "second")]), CallSpec(limits=limits)).value
     assert first == {"counter": 1, "seen": None, "polluted": "own"}
     assert second == {"counter": 1, "seen": None, "polluted": True}  # its own write, not the first call's
 
@@ -76,7 +76,7 @@ def test_globals_set_in_one_call_are_absent_in_the_next(snapshot: bool) -> None:
 def test_math_random_differs_between_requests_after_a_snapshot() -> None:
     limits = Limits()
     program = prepare("javascript", "module.exports = function (cb) { cb(null, [Math.random(), Math.random()]); };", limits)
-    values = {tuple(invoke(program, guest_request(), limits).value) for _ in range(5)}
+    values = {tuple(run(program, guest_request(), CallSpec(limits=limits)).value) for _ in range(5)}
     assert len(values) == 5
 
 
@@ -89,7 +89,7 @@ def test_clocks_are_real_per_request_after_a_snapshot() -> None:
     module.exports = function (cb) { cb(null, {now: Date.now(), loadedAt, perf: performance.now()}); };"""
     program = prepare("javascript", source, limits)
     time.sleep(0.05)
-    value = invoke(program, guest_request(), limits).value
+    value = run(program, guest_request(), CallSpec(limits=limits)).value
     assert abs(value["now"] - time.time() * 1000) < 5_000
     assert value["now"] - value["loadedAt"] >= 50
     assert 0 <= value["perf"] < 1_000
@@ -106,22 +106,24 @@ def test_no_environment_or_files_inside_the_guest() -> None:
 def test_exhausted_pool_is_overloaded_not_a_crash() -> None:
     import wasmtime
 
-    from isolates import Overloaded, Program
-    from isolates.engine import Engine, EngineSettings, PoolingSettings
-    from isolates.invoke import Call
+    from isolates import ModuleProgram, Overloaded
     from isolates.call_context import CallContext
-    from host_api.log import CallLog
+    from isolates.capabilities import GuestFetch, open_log
+    from isolates.engine import Engine, EngineSettings, PoolingSettings
+    from isolates.module_instance import ModuleInstance
+    from isolates.spec import CallSpec
 
     engine = Engine(EngineSettings(pooling=PoolingSettings(memories=1, instances=2, tables=2)))
     wat = (
         '(module (memory (export "memory") 1) (func (export "wasmtask_alloc") (param i32) (result i32) (i32.const 0))'
         ' (func (export "wasmtask_handle") (param i32 i32) (result i64) (i64.const 0)))'
     )
-    program = Program(language="wasm", code=wasmtime.Module(engine.wasmtime, wasmtime.wat2wasm(wat)))
-    limits = Limits()
-    first = Call(engine, program, limits, CallContext(log=CallLog(max_bytes=10, max_lines=1)))
+    program = ModuleProgram(language="wasm", code=wasmtime.Module(engine.wasmtime, wasmtime.wat2wasm(wat)))
+    spec = CallSpec()
+    log = open_log(spec)
+    first = ModuleInstance(engine, program, spec.limits, CallContext(log=log, fetch=GuestFetch(spec, log)))
     first.instantiate()
-    second = Call(engine, program, limits, CallContext(log=CallLog(max_bytes=10, max_lines=1)))
+    second = ModuleInstance(engine, program, spec.limits, CallContext(log=log, fetch=GuestFetch(spec, log)))
     try:
         with pytest.raises(Overloaded):
             second.instantiate()
@@ -131,14 +133,16 @@ def test_exhausted_pool_is_overloaded_not_a_crash() -> None:
     engine.ticker.stop()
 
 
-def hash_seed_after_a_call(program: Program, limits: Limits) -> int:
-    from host_api.log import CallLog
+def hash_seed_after_a_call(program: ModuleProgram, limits: Limits) -> int:
     from isolates import raw
     from isolates.call_context import CallContext, set_current
+    from isolates.capabilities import GuestFetch, open_log
     from isolates.engine import Engine
-    from isolates.invoke import Call
+    from isolates.module_instance import ModuleInstance
 
-    call = Call(Engine.shared(), program, limits, CallContext(log=CallLog(max_bytes=100, max_lines=1)))
+    spec = CallSpec(limits=limits)
+    log = open_log(spec)
+    call = ModuleInstance(Engine.shared(), program, limits, CallContext(log=log, fetch=GuestFetch(spec, log)))
     set_current(call.context)
     try:
         call.instantiate()
@@ -172,19 +176,19 @@ def test_maps_from_the_snapshot_still_work_under_each_requests_seed() -> None:
     };"""
     program = prepare("javascript", source, limits)
     for _ in range(3):
-        assert invoke(program, guest_request(), limits).value == {"hits": 2000, "size": 2000, "weak": "w", "has0": False}
+        assert run(program, guest_request(), CallSpec(limits=limits)).value == {"hits": 2000, "size": 2000, "weak": "w", "has0": False}
 
 
 def test_new_threads_reuse_the_processes_host_callbacks() -> None:
-    from isolates import host_functions
+    from isolates import module_linker
     from isolates.engine import Engine
 
     engine = Engine.shared().wasmtime
-    host_functions.new_linker(engine)
-    before = list(host_functions._callbacks)
-    threads = [threading.Thread(target=host_functions.thread_linker, args=(engine,)) for _ in range(3)]
+    module_linker.new_linker(engine)
+    before = list(module_linker._callbacks)
+    threads = [threading.Thread(target=module_linker.thread_linker, args=(engine,)) for _ in range(3)]
     for thread in threads:
         thread.start()
     for thread in threads:
         thread.join()
-    assert host_functions._callbacks == before  # worker threads come and go: no callbacks pile up
+    assert module_linker._callbacks == before  # worker threads come and go: no callbacks pile up

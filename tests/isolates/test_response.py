@@ -6,7 +6,7 @@ import orjson
 import pytest
 
 from host_api.request import guest_request
-from isolates import InvalidResponse, Limits, OutputLimitExceeded, invoke, prepare
+from isolates import CallSpec, InvalidResponse, Limits, OutputLimitExceeded, run, prepare
 from isolates.response import MAX_HEADERS, parse_response
 
 
@@ -29,7 +29,7 @@ def raw_guest(result: dict) -> str:
 
 def answer(result: dict) -> object:
     limits = Limits()
-    return invoke(prepare("wasm", raw_guest(result), limits), guest_request(), limits)
+    return run(prepare("wasm", raw_guest(result), limits), guest_request(), CallSpec(limits=limits))
 
 
 @pytest.mark.parametrize("status", [100, 101, 103, 199, 600, 0, -1, "200", True, 200.5])

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from host_api.request import guest_request
-from isolates import CpuLimitExceeded, InvalidCode, Limits, MemoryLimitExceeded, invoke, prepare
+from isolates import CallSpec, CpuLimitExceeded, InvalidCode, Limits, MemoryLimitExceeded, run, prepare
 
 RESPONSE = b'{"ok":true,"result":{"type":"json","value":"hi from wat"}}'
 RESPONSE_WAT = RESPONSE.decode().replace('"', '\\"')
@@ -28,7 +28,7 @@ HELLO = f"""
 
 def test_wat_guest_answers_json_and_logs() -> None:
     limits = Limits()
-    result = invoke(prepare("wasm", HELLO, limits), guest_request(), limits)
+    result = run(prepare("wasm", HELLO, limits), guest_request(), CallSpec(limits=limits))
     assert result.value == "hi from wat"
     assert [r.msg for r in result.logs] == ["hello log"]
 
@@ -56,7 +56,7 @@ def test_wat_loop_is_cpu_limit() -> None:
     source = HELLO.replace("(call $log (i32.const 1) (i32.const 2048) (i32.const 9))", "(loop $l (br $l))")
     limits = Limits(fuel=1_000_000)
     with pytest.raises(CpuLimitExceeded):
-        invoke(prepare("wasm", source, limits), guest_request(), limits)
+        run(prepare("wasm", source, limits), guest_request(), CallSpec(limits=limits))
 
 
 def test_memory_grow_bomb_hits_the_memory_limit() -> None:
@@ -68,14 +68,14 @@ def test_memory_grow_bomb_hits_the_memory_limit() -> None:
     from isolates import GuestError
 
     with pytest.raises(GuestError):
-        invoke(program, guest_request(), limits)
+        run(program, guest_request(), CallSpec(limits=limits))
 
 
 def test_initial_memory_over_the_limit_is_memory_limit() -> None:
     source = HELLO.replace('(memory (export "memory") 2)', '(memory (export "memory") 300)')
     limits = Limits(memory_bytes=8 * 1024 * 1024)
     with pytest.raises(MemoryLimitExceeded):
-        invoke(prepare("wasm", source, limits), guest_request(), limits)
+        run(prepare("wasm", source, limits), guest_request(), CallSpec(limits=limits))
 
 
 def test_a_trap_reports_its_cause() -> None:
@@ -83,7 +83,7 @@ def test_a_trap_reports_its_cause() -> None:
 
     source = HELLO.replace("(call $log (i32.const 1) (i32.const 2048) (i32.const 9))", "unreachable")
     with pytest.raises(GuestError, match="unreachable. instruction executed"):
-        invoke(prepare("wasm", source, Limits()), guest_request(), Limits())
+        run(prepare("wasm", source, Limits()), guest_request(), CallSpec(limits=Limits()))
 
 
 def test_a_trap_after_out_of_memory_is_memory_limit() -> None:
@@ -92,7 +92,7 @@ def test_a_trap_after_out_of_memory_is_memory_limit() -> None:
         '(import "wasmtask" "log" (func $log (param i32 i32 i32)))\n  (import "wasmtask" "out_of_memory" (func $oom))',
     ).replace("(call $log (i32.const 1) (i32.const 2048) (i32.const 9))", "(call $oom) unreachable")
     with pytest.raises(MemoryLimitExceeded, match="ran out of memory"):
-        invoke(prepare("wasm", source, Limits()), guest_request(), Limits())
+        run(prepare("wasm", source, Limits()), guest_request(), CallSpec(limits=Limits()))
 
 
 def test_proc_exit_ends_the_call_with_guest_error() -> None:
@@ -104,4 +104,4 @@ def test_proc_exit_ends_the_call_with_guest_error() -> None:
         '  (import "wasi_snapshot_preview1" "proc_exit" (func $exit (param i32)))',
     ).replace("(call $log (i32.const 1) (i32.const 2048) (i32.const 9))", "(call $exit (i32.const 3))")
     with pytest.raises(GuestError, match=r"proc_exit\(3\)"):
-        invoke(prepare("wasm", source, Limits()), guest_request(), Limits())
+        run(prepare("wasm", source, Limits()), guest_request(), CallSpec(limits=Limits()))

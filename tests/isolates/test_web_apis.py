@@ -109,7 +109,7 @@ def test_logs_are_capped_per_call() -> None:
     assert result.logs_dropped == 990
 
 
-def test_fetch_without_a_fetcher_rejects_with_type_error() -> None:
+def test_fetch_without_an_allow_list_rejects_with_type_error() -> None:
     value = value_of("fetch('http://127.0.0.1:1/').then(() => 'resolved', (e) => [e.name, e.message])")
     assert value[0] == "TypeError"
-    assert "not enabled" in value[1]
+    assert value[1].startswith("fetch failed: egress_denied: ")

@@ -1,4 +1,5 @@
-"""The deploy-time build: a limited subprocess, a temp dir, a cache keyed by everything that went in."""
+"""The deploy-time build: a limited subprocess, a temp dir, a cache keyed by everything that went in;
+``Toolchains``, isolates' Compiler, maps its failures to isolates' errors."""
 
 from __future__ import annotations
 
@@ -11,11 +12,11 @@ from pathlib import Path
 
 import pytest
 
-from guest_sdk.toolchains import TOOLCHAINS, BuildError, BuildLimits, BuildTimedOut, build
-from guest_sdk.toolchains import landlock
-from guest_sdk.toolchains.sandbox import run_limited
-from isolates import IsolateError, Limits, prepare
-from tests.guest_sdk.conftest import require_toolchain
+from isolates import IsolateError
+from tests.toolchains.support import require_toolchain
+from toolchains import TOOLCHAINS, BuildError, BuildLimits, BuildTimedOut, Toolchains, build, landlock
+from toolchains.base import GUEST_SDK
+from toolchains.sandbox import run_limited
 
 HELLO_C = '#include "wasmtask.h"\nvoid handle(const char *request) { wt_return_json("1"); }\n'
 
@@ -48,21 +49,51 @@ def test_a_failed_build_is_remembered(tmp_path: Path) -> None:
     assert "no_such_function" in str(second.value)
 
 
-def test_build_over_its_time_limit_is_cpu_limit(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_build_over_its_time_limit_is_cpu_limit(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     require_toolchain("c")
     monkeypatch.setenv("WASMTASK_BUILD_TIMEOUT_S", "0.01")
     with pytest.raises(IsolateError) as caught:
-        prepare("c", unique_c(), Limits())
+        Toolchains(tmp_path).compile("c", unique_c())
     assert caught.value.code == "cpu_limit"
     assert "time limit" in caught.value.message
 
 
-def test_missing_toolchain_is_an_internal_error_not_the_users_fault(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_missing_toolchain_is_an_internal_error_not_the_users_fault(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("WASMTASK_RUSTC", "/nonexistent/rustc")
     with pytest.raises(IsolateError) as caught:
-        prepare("rust", "fn main() {}", Limits())
+        Toolchains(tmp_path).compile("rust", "fn main() {}")
     assert caught.value.code == "internal_error"
     assert "cannot build rust here" in caught.value.message
+
+
+def test_a_source_that_does_not_build_is_invalid_code_with_the_compilers_message(tmp_path: Path) -> None:
+    require_toolchain("c")
+    with pytest.raises(IsolateError) as caught:
+        Toolchains(tmp_path).compile("c", unique_c().replace("wt_return_json", "no_such_function"))
+    assert caught.value.code == "invalid_code"
+    assert "no_such_function" in caught.value.message
+
+
+def test_the_sdk_is_guest_sdk_next_to_this_package() -> None:
+    assert (GUEST_SDK / "ABI.md").is_file()
+    for toolchain in TOOLCHAINS.values():
+        assert all(path.is_file() for path in toolchain.sdk_files()), toolchain.language
+
+
+IMPORT_ALL = """
+import importlib, pkgutil, sys
+for package in ("isolates", "host_api"):
+    for module in pkgutil.walk_packages(importlib.import_module(package).__path__, package + "."):
+        importlib.import_module(module.name)
+print(sorted(name for name in sys.modules if name.split(".")[0] in ("toolchains", "guest_sdk")))
+"""
+
+
+def test_isolates_imports_no_compiler() -> None:
+    """isolates owns the Compiler interface; the toolchains implement it, never the other way round."""
+    finished = subprocess.run([sys.executable, "-c", IMPORT_ALL], capture_output=True, text=True, timeout=60)
+    assert finished.returncode == 0, finished.stderr
+    assert finished.stdout.strip() == "[]"
 
 
 def test_timeout_kills_the_compilers_children_too(tmp_path: Path) -> None:
@@ -100,7 +131,7 @@ def test_make_toolchains_check_passes_here() -> None:
     for language in TOOLCHAINS:
         require_toolchain(language)
     finished = subprocess.run(
-        [sys.executable, "-m", "guest_sdk.toolchains", "--no-build"],
+        [sys.executable, "-m", "toolchains", "--no-build"],
         capture_output=True, text=True, timeout=120, cwd=Path(__file__).resolve().parents[2],
         env={**os.environ},
     )
@@ -110,7 +141,7 @@ def test_make_toolchains_check_passes_here() -> None:
 
 def landlocked() -> None:
     if landlock.abi_version() < 1:
-        pytest.skip("this kernel has no Landlock: builds are not confined (see guest_sdk/toolchains/sandbox.py)")
+        pytest.skip("this kernel has no Landlock: builds are not confined (see toolchains/sandbox.py)")
 
 
 @pytest.mark.parametrize(

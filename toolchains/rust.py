@@ -16,7 +16,7 @@ import tempfile
 from pathlib import Path
 
 from isolates.module_cache import write_atomically
-from guest_sdk.toolchains.base import GUEST_SDK, BuildLimits, Confinement, Toolchain
+from toolchains.base import GUEST_SDK, BuildLimits, Confinement, Toolchain
 
 SDK = GUEST_SDK / "rust"
 TARGET = "wasm32-unknown-unknown"

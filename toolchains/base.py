@@ -12,7 +12,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 
 from isolates.module_cache import write_atomically
-from guest_sdk.toolchains.sandbox import (
+from toolchains.sandbox import (
     SYSTEM,
     BuildLimits,
     BuildTimedOut,
@@ -22,8 +22,10 @@ from guest_sdk.toolchains.sandbox import (
     sandbox_missing,
 )
 
-GUEST_SDK = Path(__file__).resolve().parent.parent
-REPO = GUEST_SDK.parent
+# toolchains/ and guest_sdk/ are siblings: in the checkout, and in site-packages when installed
+# (guest_sdk's SDK files are package data, see pyproject.toml).
+REPO = Path(__file__).resolve().parent.parent
+GUEST_SDK = REPO / "guest_sdk"
 
 # Compiler output kept in an error message: enough to find the mistake.
 MAX_MESSAGE_LINES = 40
@@ -44,7 +46,7 @@ class BuildKilled(BuildError):
 
 
 class ToolchainMissing(Exception):
-    """This machine lacks the compiler for a language (see guest_sdk/install_toolchains.sh)."""
+    """This machine lacks the compiler for a language (see toolchains/install.sh)."""
 
 
 __all__ = ["BuildError", "BuildKilled", "BuildLimits", "BuildTimedOut", "Built", "Toolchain", "ToolchainMissing"]

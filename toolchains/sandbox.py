@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Sequence
 
-from guest_sdk.toolchains import landlock
+from toolchains import landlock
 
 logger = logging.getLogger(__name__)
 
@@ -124,7 +124,7 @@ _warned_unconfined = False
 
 
 def confined_command(argv: Sequence[str], confinement: Confinement | None) -> list[str]:
-    """``argv`` under guest_sdk/toolchains/landlock.py, or as it is where Landlock is unavailable."""
+    """``argv`` under toolchains/landlock.py, or as it is where Landlock is unavailable."""
     global _warned_unconfined
     if confinement is None:
         return list(argv)

@@ -1,8 +1,10 @@
-"""Build the JavaScript runtime: QuickJS-NG + shim.c + prelude.js -> jsrt.wasm.
+"""Build the JavaScript runtime: QuickJS-NG + guest_sdk/js/shim.c + prelude.js -> build/jsrt.wasm.
 
 Sources come from the PyPI sdist of ``quickjs-ng`` (pinned by version and
-hash), the compiler from the ``ziglang`` wheel. The output is cached by a hash
-of every input, so a second ``make`` is instant. Run: ``python -m guest_sdk.js.build``.
+hash), the compiler from the ``ziglang`` wheel (toolchains/zig_compiler.py).
+The output is cached by a hash of every input, so a second ``make`` is
+instant. Run: ``python -m toolchains.jsrt`` (``make runtime``); the output
+goes to $WASMTASK_BUILD_DIR (default: build/ in the checkout).
 """
 
 from __future__ import annotations
@@ -17,13 +19,15 @@ import tarfile
 import time
 from pathlib import Path
 
+from toolchains.base import GUEST_SDK, REPO
+from toolchains.zig_compiler import zig_command, zig_version
+
 QUICKJS_NG_VERSION = "0.17.0.2"
 QUICKJS_NG_SDIST = f"quickjs_ng-{QUICKJS_NG_VERSION}.tar.gz"
 QUICKJS_NG_SHA256 = "43d2e48272208721a7aaea8e3f02d4b9318f12ef20cc4f5421b59d9a470706ef"
 QUICKJS_SOURCES = ("libregexp.c", "libunicode.c", "dtoa.c")  # quickjs.c is included by shim.c
 
-HERE = Path(__file__).resolve().parent
-REPO = HERE.parent.parent
+SOURCES = GUEST_SDK / "js"  # shim.c, prelude.js
 BUILD_DIR = Path(os.environ.get("WASMTASK_BUILD_DIR", REPO / "build"))
 RUNTIME_NAME = "jsrt.wasm"
 
@@ -42,7 +46,7 @@ CFLAGS = (
 )
 
 
-class BuildError(RuntimeError):
+class RuntimeBuildError(RuntimeError):
     """The runtime could not be built."""
 
 
@@ -53,6 +57,13 @@ def runtime_path() -> Path:
 
 def _sha256(path: Path) -> str:
     return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def publish(versioned: Path, output: Path) -> None:
+    """Copy the build to its stable name through a rename: a running server or test never reads half a file."""
+    temporary = output.with_name(f".{output.name}.{os.getpid()}.tmp")
+    shutil.copyfile(versioned, temporary)
+    os.replace(temporary, output)
 
 
 def fetch_sdist(cache: Path) -> Path:
@@ -67,7 +78,7 @@ def fetch_sdist(cache: Path) -> Path:
         )
     digest = _sha256(sdist)
     if digest != QUICKJS_NG_SHA256:
-        raise BuildError(f"{sdist.name}: sha256 {digest} does not match the pinned {QUICKJS_NG_SHA256}")
+        raise RuntimeBuildError(f"{sdist.name}: sha256 {digest} does not match the pinned {QUICKJS_NG_SHA256}")
     return sdist
 
 
@@ -95,21 +106,16 @@ def write_prelude_header(prelude: Path, header: Path) -> None:
     for start in range(0, len(data), 20):
         rows.append(",".join(str(b) for b in data[start:start + 20]))
     header.write_text(
-        "/* generated from prelude.js by build.py: do not edit */\n"
+        "/* generated from prelude.js by toolchains/jsrt.py: do not edit */\n"
         f"static const unsigned char wasmtask_prelude_js[{len(data) + 1}] = {{\n"
         + ",\n".join(rows) + ",0\n};\n"
         f"static const size_t wasmtask_prelude_js_len = {len(data)};\n"
     )
 
 
-def zig_version() -> str:
-    result = subprocess.run([sys.executable, "-m", "ziglang", "version"], capture_output=True, text=True, check=True)
-    return result.stdout.strip()
-
-
 def input_hash(sdist: Path) -> str:
     digest = hashlib.sha256()
-    for part in (_sha256(sdist), _sha256(HERE / "shim.c"), _sha256(HERE / "prelude.js"),
+    for part in (_sha256(sdist), _sha256(SOURCES / "shim.c"), _sha256(SOURCES / "prelude.js"),
                  " ".join(CFLAGS), zig_version()):
         digest.update(part.encode())
         digest.update(b"\0")
@@ -125,24 +131,24 @@ def build_runtime(force: bool = False) -> Path:
     output = runtime_path()
     if versioned.exists() and not force:
         if not output.exists() or _sha256(output) != _sha256(versioned):
-            shutil.copyfile(versioned, output)
+            publish(versioned, output)
         return output
     sources = unpack_sources(sdist, cache)
     work = BUILD_DIR / f"work-{key}"
     work.mkdir(parents=True, exist_ok=True)
-    write_prelude_header(HERE / "prelude.js", work / "prelude.h")
+    write_prelude_header(SOURCES / "prelude.js", work / "prelude.h")
     command = [
-        sys.executable, "-m", "ziglang", "cc", *CFLAGS,
+        *zig_command(), "cc", *CFLAGS,
         f"-I{sources}", f"-I{work}",
-        str(HERE / "shim.c"), *(str(sources / name) for name in QUICKJS_SOURCES),
+        str(SOURCES / "shim.c"), *(str(sources / name) for name in QUICKJS_SOURCES),
         "-o", str(work / RUNTIME_NAME),
     ]
     started = time.monotonic()
     result = subprocess.run(command, capture_output=True, text=True)
     if result.returncode != 0:
-        raise BuildError(f"zig cc failed ({result.returncode}):\n{result.stderr[-8000:]}")
+        raise RuntimeBuildError(f"zig cc failed ({result.returncode}):\n{result.stderr[-8000:]}")
     shutil.move(work / RUNTIME_NAME, versioned)
-    shutil.copyfile(versioned, output)
+    publish(versioned, output)
     shutil.rmtree(work, ignore_errors=True)
     size = versioned.stat().st_size
     print(f"built {output} ({size / 1024:.0f} KiB, inputs {key}) in {time.monotonic() - started:.1f}s", file=sys.stderr)
@@ -150,12 +156,12 @@ def build_runtime(force: bool = False) -> Path:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(prog="python -m toolchains.jsrt", description=__doc__.splitlines()[0])
     parser.add_argument("--force", action="store_true", help="rebuild even if cached")
     args = parser.parse_args(argv)
     try:
         path = build_runtime(force=args.force)
-    except (BuildError, subprocess.CalledProcessError) as exc:
+    except (RuntimeBuildError, subprocess.CalledProcessError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1
     print(path)

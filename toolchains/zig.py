@@ -9,8 +9,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from guest_sdk.toolchains.base import GUEST_SDK, BuildLimits, Confinement, Toolchain
-from guest_sdk.toolchains.zig_compiler import zig_command, zig_global_cache, zig_missing, zig_version
+from toolchains.base import GUEST_SDK, BuildLimits, Confinement, Toolchain
+from toolchains.zig_compiler import zig_command, zig_global_cache, zig_missing, zig_version
 
 SDK = GUEST_SDK / "zig"
 
@@ -33,7 +33,7 @@ class ZigToolchain(Toolchain):
         return zig_missing()
 
     def version(self) -> str:
-        return f"{zig_version()} build-exe {' '.join(FLAGS)}"
+        return f"zig {zig_version()} build-exe {' '.join(FLAGS)}"
 
     def sdk_files(self) -> list[Path]:
         return [SDK / "entry.zig", SDK / "wasmtask.zig"]

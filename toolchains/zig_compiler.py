@@ -1,4 +1,4 @@
-"""The Zig compiler from the ``ziglang`` wheel: it builds both C and Zig guests."""
+"""The Zig compiler from the ``ziglang`` wheel: it builds C and Zig guests, and the JS runtime (jsrt.py)."""
 
 from __future__ import annotations
 
@@ -22,8 +22,9 @@ def zig_missing() -> str | None:
 
 @functools.lru_cache(maxsize=1)
 def zig_version() -> str:
+    """The release, e.g. ``0.14.0``: part of every build key that zig compiles."""
     finished = subprocess.run([*zig_command(), "version"], capture_output=True, text=True, timeout=60, check=True)
-    return f"zig {finished.stdout.strip()}"
+    return finished.stdout.strip()
 
 
 def zig_global_cache() -> Path:

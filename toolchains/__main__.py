@@ -1,4 +1,4 @@
-"""``python -m guest_sdk.toolchains``: which guest toolchains this machine has; build each example once.
+"""``python -m toolchains``: which guest toolchains this machine has; build each example once.
 
 Exits non-zero when a toolchain is missing or an example does not build, so
 `make toolchains` (and CI) fail loudly. Building the examples also warms the
@@ -11,8 +11,8 @@ from __future__ import annotations
 import argparse
 import sys
 
-from guest_sdk.toolchains import TOOLCHAINS, BuildError, BuildTimedOut, ToolchainMissing
-from guest_sdk.toolchains.base import REPO, toolchains_dir
+from toolchains import TOOLCHAINS, BuildError, BuildTimedOut, ToolchainMissing
+from toolchains.base import REPO, toolchains_dir
 
 EXAMPLES = {
     "c": "examples/c/hello.c",
@@ -24,7 +24,7 @@ EXAMPLES = {
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m guest_sdk.toolchains", description=__doc__)
+    parser = argparse.ArgumentParser(prog="python -m toolchains", description=__doc__)
     parser.add_argument("languages", nargs="*", default=list(TOOLCHAINS), help="default: all")
     parser.add_argument("--no-build", action="store_true", help="only check that each toolchain is installed")
     args = parser.parse_args(argv)

@@ -14,7 +14,7 @@ import importlib.util
 import sys
 from pathlib import Path
 
-from guest_sdk.toolchains.base import GUEST_SDK, BuildError, BuildKilled, BuildLimits, Toolchain
+from toolchains.base import GUEST_SDK, BuildError, BuildKilled, BuildLimits, Toolchain
 
 SDK = GUEST_SDK / "python"
 WORLD = "handler"

@@ -14,10 +14,10 @@ import shutil
 import subprocess
 from pathlib import Path
 
-from guest_sdk.toolchains.base import GUEST_SDK, BuildLimits, Confinement, Toolchain, toolchains_dir
+from toolchains.base import GUEST_SDK, BuildLimits, Confinement, Toolchain, toolchains_dir
 
 SDK = GUEST_SDK / "assemblyscript"
-ASSEMBLYSCRIPT_VERSION = "~0.28.0"  # what install_toolchains.sh installs
+ASSEMBLYSCRIPT_VERSION = "~0.28.0"  # what toolchains/install.sh installs
 MINIMUM_NODE_MAJOR = 20  # assemblyscript 0.28: "engines": {"node": ">=20"}
 
 FLAGS = (

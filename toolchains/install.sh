@@ -2,25 +2,25 @@
 # Install the guest toolchains and check them: C and Zig (the ziglang wheel), Python
 # (componentize-py), Rust (Debian's rustc + wasm32 std + lld), AssemblyScript (npm, on Node 20+).
 #
-#   guest_sdk/install_toolchains.sh [PYTHON]     PYTHON: the project's interpreter (default .venv/bin/python)
+#   toolchains/install.sh [PYTHON]     PYTHON: the project's interpreter (default .venv/bin/python)
 #
 # Idempotent: what is already there is left alone. Rust and Node come from apt (root, or sudo).
-# Ends with `python -m guest_sdk.toolchains`, which builds every example once and fails loudly.
+# Ends with `python -m toolchains`, which builds every example once and fails loudly.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 PY=${1:-.venv/bin/python}
 TOOLCHAINS_DIR=${WASMTASK_TOOLCHAINS_DIR:-build/toolchains}
-ASSEMBLYSCRIPT_VERSION="~0.28.0"   # keep in step with guest_sdk/toolchains/assemblyscript.py
+ASSEMBLYSCRIPT_VERSION="~0.28.0"   # keep in step with toolchains/assemblyscript.py
 RUSTC=${WASMTASK_RUSTC:-/usr/bin/rustc}
 
 as_root() {
     if [ "$(id -u)" = 0 ]; then "$@"; elif command -v sudo >/dev/null; then sudo "$@"; else
-        echo "install_toolchains: need root for: $*" >&2; return 1; fi
+        echo "toolchains/install.sh: need root for: $*" >&2; return 1; fi
 }
 
 apt_install() {
-    echo "install_toolchains: apt-get install $*"
+    echo "toolchains/install.sh: apt-get install $*"
     as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends "$@" >/dev/null 2>&1 || {
         as_root apt-get update -qq >/dev/null
         as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "$@"
@@ -42,7 +42,7 @@ if ! command -v node >/dev/null || ! command -v npm >/dev/null; then
     apt_install nodejs npm
 fi
 if [ "$(node -p 'process.versions.node.split(".")[0]')" -lt 20 ]; then
-    echo "install_toolchains: node $(node --version) is too old for assemblyscript 0.28 (needs 20+, e.g. from NodeSource)" >&2
+    echo "toolchains/install.sh: node $(node --version) is too old for assemblyscript 0.28 (needs 20+, e.g. from NodeSource)" >&2
     exit 1
 fi
 if [ ! -f "$TOOLCHAINS_DIR/assemblyscript/node_modules/assemblyscript/bin/asc.js" ]; then
@@ -51,4 +51,4 @@ if [ ! -f "$TOOLCHAINS_DIR/assemblyscript/node_modules/assemblyscript/bin/asc.js
         "assemblyscript@$ASSEMBLYSCRIPT_VERSION"
 fi
 
-"$PY" -m guest_sdk.toolchains
+"$PY" -m toolchains

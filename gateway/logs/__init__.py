@@ -1,0 +1,24 @@
+"""Live per-tenant logs, one concept per module.
+
+hub.py       the in-process hub: per-tenant topics, replay, bounded subscriptions, the ``CallLog`` sink
+sse.py       ``GET /api/logs/{tenant}`` as server-sent events of one subscription
+follower.py  ``wasmtask logs``: follow a stream, reconnect, print one line per record
+api.py       the route: authenticate, authorize the ``logs`` scope, then sse.py (not imported here:
+             it needs ``gateway.service``, which imports this package)
+"""
+
+from gateway.logs.follower import follow_logs, format_record
+from gateway.logs.hub import LogEvent, LogHub, LogStreamLimits, Subscription
+from gateway.logs.sse import EventStreamResponse, encode_events, logs_endpoint
+
+__all__ = [
+    "EventStreamResponse",
+    "LogEvent",
+    "LogHub",
+    "LogStreamLimits",
+    "Subscription",
+    "encode_events",
+    "follow_logs",
+    "format_record",
+    "logs_endpoint",
+]

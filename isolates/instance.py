@@ -1,0 +1,44 @@
+"""What a call's instance of either program kind shares: its limits, its phase timings, its fuel."""
+
+from __future__ import annotations
+
+import time
+from typing import Protocol
+
+import wasmtime
+
+from isolates.call_context import CallContext
+from isolates.engine import Engine
+from isolates.limits import Limits
+
+
+class FuelStore(Protocol):
+    def get_fuel(self) -> int: ...
+
+    def close(self) -> None: ...
+
+
+class Instance:
+    """One call's Store and instance: ``start``, ``handle``, ``close`` (subclasses per program kind)."""
+
+    store: FuelStore
+
+    def __init__(self, engine: Engine, limits: Limits, context: CallContext) -> None:
+        self.engine = engine
+        self.limits = limits
+        self.context = context
+        self.phases_us: dict[str, float] = {}
+
+    def _mark(self, phase: str, started_ns: int) -> None:
+        self.phases_us[phase] = self.phases_us.get(phase, 0.0) + (time.perf_counter_ns() - started_ns) / 1000
+
+    def fuel_used(self) -> int:
+        try:
+            return self.limits.fuel - self.store.get_fuel()
+        except wasmtime.WasmtimeError:  # fuel unreadable after some traps: count it all
+            return self.limits.fuel
+
+    def close(self) -> None:
+        started = time.perf_counter_ns()
+        self.store.close()  # frees the pooling slot: part of each call's cost
+        self._mark("close", started)
