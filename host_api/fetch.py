@@ -368,7 +368,7 @@ def _validate_request(request: object, limits: FetchLimits) -> _Outgoing:
         if not _TOKEN.fullmatch(pair[0]):
             raise FetchFailed(f"invalid header name {pair[0]!r}")
         name, value = pair[0].lower(), pair[1].strip(" \t")
-        if any(character < " " and character != "\t" or character == "\x7f" for character in value):
+        if any((character < " " and character != "\t") or character == "\x7f" for character in value):
             raise FetchFailed(f"invalid value for header {name!r}: it contains control characters")
         try:
             value_bytes = value.encode("latin-1")
@@ -514,7 +514,8 @@ def _bounded_resolver(resolver: Resolver | None, deadline: float) -> Resolver:
             raise TimeoutError(f"DNS lookup of {host} did not finish in time")
         if "error" in outcome:
             raise outcome["error"]
-        return outcome["addresses"]
+        addresses: list[str | IPAddress] = outcome["addresses"]
+        return addresses
 
     return resolve
 

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import base64
 import secrets as _secrets
-from typing import Any, Mapping, Sequence
+from collections.abc import Mapping, Sequence
+from typing import Any
 
 
 def query_dict(pairs: Sequence[tuple[str, str]]) -> dict[str, str | list[str]]:

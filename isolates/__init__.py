@@ -29,6 +29,7 @@ from isolates.runner import run
 from isolates.spec import CallSpec
 
 __all__ = [
+    "LANGUAGES",
     "CallSpec",
     "CompiledGuest",
     "Compiler",
@@ -39,7 +40,6 @@ __all__ = [
     "InvalidResponse",
     "InvokeResult",
     "IsolateError",
-    "LANGUAGES",
     "Language",
     "Limits",
     "MemoryLimitExceeded",

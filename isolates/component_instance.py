@@ -32,7 +32,7 @@ class ComponentInstance(Instance):
         super().__init__(engine, limits, context)
         self.program = program
         started = time.perf_counter_ns()
-        store = wasmtime.Store(engine.wasmtime)
+        store = self._store = wasmtime.Store(engine.wasmtime)
         store.set_fuel(limits.fuel)
         store.set_limits(memory_size=limits.memory_bytes)
         store.set_epoch_deadline(deadline_ticks(limits.wall_clock_ms))
@@ -43,10 +43,10 @@ class ComponentInstance(Instance):
         started = time.perf_counter_ns()
         linker = thread_linker(self.engine, self.program.code, self.program.imports)
         try:
-            instance = linker.instantiate(self.store, self.program.code)
+            instance = linker.instantiate(self._store, self.program.code)
         except (wasmtime.Trap, wasmtime.WasmtimeError) as exc:
             raise instantiation_error(exc, "component") from exc
-        handle = instance.get_func(self.store, abi.COMPONENT_EXPORT_HANDLE)
+        handle = instance.get_func(self._store, abi.COMPONENT_EXPORT_HANDLE)
         if handle is None:
             raise InvalidCode(f"the component does not export {abi.COMPONENT_EXPORT_HANDLE}")
         self._handle: wc.Func = handle
@@ -55,8 +55,8 @@ class ComponentInstance(Instance):
     def handle(self, request: bytes) -> dict[str, Any]:
         started = time.perf_counter_ns()
         try:
-            reply = self._handle(self.store, request.decode("utf-8"))
-            self._handle.post_return(self.store)
+            reply = self._handle(self._store, request.decode("utf-8"))
+            self._handle.post_return(self._store)
         except (wasmtime.Trap, wasmtime.WasmtimeError) as exc:
             raise call_error(exc) from exc
         self._mark("call", started)

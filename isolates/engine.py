@@ -85,7 +85,7 @@ def deadline_ticks(wall_clock_ms: int) -> int:
 class Engine:
     """The process's engine and its ticker. Use ``Engine.shared()``."""
 
-    _shared: "Engine | None" = None
+    _shared: Engine | None = None
     _lock = threading.Lock()
 
     def __init__(self, settings: EngineSettings | None = None) -> None:
@@ -103,7 +103,7 @@ class Engine:
         self.ticker = EpochTicker(self.wasmtime)
 
     @classmethod
-    def shared(cls) -> "Engine":
+    def shared(cls) -> Engine:
         with cls._lock:
             if cls._shared is None:
                 cls._shared = cls()

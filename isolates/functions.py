@@ -67,11 +67,13 @@ def prepare_wasm(code: str | bytes) -> ModuleProgram:
     if isinstance(code, str) or not code.startswith(b"\0asm"):
         try:
             text = code if isinstance(code, str) else code.decode("utf-8")
-            code = wasmtime.wat2wasm(text)
+            binary = bytes(wasmtime.wat2wasm(text))
         except (UnicodeDecodeError, wasmtime.WasmtimeError) as exc:
             raise InvalidCode(f"not a Wasm module or valid WAT: {str(exc).splitlines()[0]}") from exc
+    else:
+        binary = code
     try:
-        module = ModuleCache(engine).load(code)
+        module = ModuleCache(engine).load(binary)
     except wasmtime.WasmtimeError as exc:
         raise InvalidCode(f"invalid Wasm module: {str(exc).splitlines()[0]}") from exc
     missing = unsupported_imports(module)

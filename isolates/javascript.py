@@ -11,20 +11,24 @@ import orjson
 import wasmtime
 
 from isolates.engine import Engine
-from isolates.module_linker import unsupported_imports
-from isolates.runner import initialize
-from isolates.spec import CallSpec
 from isolates.limits import WASM_PAGE_BYTES, Limits
 from isolates.module_cache import ModuleCache
+from isolates.module_linker import unsupported_imports
 from isolates.program import ModuleProgram, abi_problems
+from isolates.runner import initialize
 from isolates.snapshot import image_module_bytes
+from isolates.spec import CallSpec
 from isolates.wasm_binary import data_module, data_segments, without_data
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 BASE_LIMITS = Limits(fuel=1_000_000_000, memory_bytes=256 * 1024 * 1024, wall_clock_ms=30_000)
 
 _COMMENTS = re.compile(r"/\*.*?\*/|//[^\n]*", re.DOTALL)
-_MODULE_STATEMENT = re.compile(r"(?:^|[;{}])\s*(?:export\s+(?:default\b|const\b|let\b|var\b|function\b|async\b|class\b|\{|\*)|import\s*(?:[\w{*]|[\"']))", re.MULTILINE)
+_MODULE_STATEMENT = re.compile(
+    r"(?:^|[;{}])\s*(?:export\s+(?:default\b|const\b|let\b|var\b|function\b|async\b|class\b|\{|\*)"
+    r"|import\s*(?:[\w{*]|[\"']))",
+    re.MULTILINE,
+)
 
 
 def is_es_module(source: str) -> bool:
@@ -52,7 +56,10 @@ class JavaScriptRuntime:
         if problems:
             raise RuntimeError(f"jsrt.wasm does not fit this host: {problems}")
         memory_import = next(i for i in self.code.imports if i.module == "env" and i.name == "memory")
-        min_pages = memory_import.type.limits.min
+        memory_type = memory_import.type
+        if not isinstance(memory_type, wasmtime.MemoryType):
+            raise RuntimeError("jsrt.wasm's env.memory import is not a memory")
+        min_pages = memory_type.limits.min
         initial_image = cache.load(data_module(data_segments(wasm), min_pages=min_pages))
         # The base snapshot: runtime started and prelude evaluated, no user code yet.
         # Every program starts from it (measured: 28 M fuel, ~5 ms, saved per one-off run).
@@ -60,11 +67,11 @@ class JavaScriptRuntime:
                         init_config=b"{}", run_initialize=True)
         self.base_image, self.base_details = self._snapshot(start, BASE_LIMITS)
 
-    _shared: "JavaScriptRuntime | None" = None
+    _shared: JavaScriptRuntime | None = None
     _lock = threading.Lock()
 
     @classmethod
-    def shared(cls, engine: Engine | None = None) -> "JavaScriptRuntime":
+    def shared(cls, engine: Engine | None = None) -> JavaScriptRuntime:
         with cls._lock:
             if cls._shared is None:
                 path = runtime_wasm_path()

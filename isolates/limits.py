@@ -43,15 +43,15 @@ class Limits:
             if not isinstance(value, int) or isinstance(value, bool) or value <= 0:
                 raise ValueError(f"limit {field.name} must be a positive integer, got {value!r}")
 
-    def with_overrides(self, **overrides: Any) -> "Limits":
+    def with_overrides(self, **overrides: Any) -> Limits:
         """A copy with the given non-None fields replaced."""
         return replace(self, **{k: v for k, v in overrides.items() if v is not None})
 
-    def capped_by(self, maximum: "Limits") -> "Limits":
+    def capped_by(self, maximum: Limits) -> Limits:
         """Each field the smaller of this and ``maximum``."""
         return Limits(**{f.name: min(getattr(self, f.name), getattr(maximum, f.name)) for f in fields(self)})
 
-    def exceeds(self, maximum: "Limits") -> list[str]:
+    def exceeds(self, maximum: Limits) -> list[str]:
         """The names of the fields above ``maximum``."""
         return [f.name for f in fields(self) if getattr(self, f.name) > getattr(maximum, f.name)]
 
@@ -59,7 +59,7 @@ class Limits:
         return {f.name: getattr(self, f.name) for f in fields(self)}
 
     @classmethod
-    def from_dict(cls, data: Any, base: "Limits | None" = None) -> "Limits":
+    def from_dict(cls, data: Any, base: Limits | None = None) -> Limits:
         """The one parser of limits from JSON: ``base`` with the fields of ``data`` replaced.
 
         ``ValueError`` for anything but an object of known fields with positive integers."""

@@ -8,7 +8,8 @@ verified once per module.
 from __future__ import annotations
 
 import time
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 import wasmtime
 

@@ -10,7 +10,8 @@ redefines ``env.memory`` in it (a snapshot's memory).
 from __future__ import annotations
 
 import threading
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 import wasmtime
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Union
 
 import wasmtime
 import wasmtime.component as wc
@@ -51,7 +50,7 @@ class ComponentProgram:
     details: dict[str, object] = field(default_factory=dict)
 
 
-Program = Union[ModuleProgram, ComponentProgram]
+Program = ModuleProgram | ComponentProgram
 
 
 def abi_problems(module: wasmtime.Module) -> list[str]:

@@ -13,9 +13,12 @@ from __future__ import annotations
 
 import ctypes
 from ctypes import byref
+from typing import Any
 
 import wasmtime
-from wasmtime import _bindings, _ffi as ffi
+from wasmtime import _bindings
+from wasmtime import _ffi as ffi
+from wasmtime._func import maybe_raise_last_exn
 
 # The GIL. ctypes releases it around every foreign call of a CDLL, which is what
 # wasmtime-py uses: ~20 releases per call, and with two threads each one can
@@ -23,10 +26,12 @@ from wasmtime import _bindings, _ffi as ffi
 # one). Here only the calls that run guest code release it; the short
 # bookkeeping calls (store, fuel, exports, memory) keep it, through a PyDLL
 # view of the same library.
+RawContext = object  # a ctypes pointer to wasmtime_context_t (a store's or a caller's)
+
 _HOLDING_GIL = ctypes.PyDLL(ffi.dll._name, handle=ffi.dll._handle)
 
 
-def _holding_gil(name: str):  # type: ignore[no-untyped-def]
+def _holding_gil(name: str) -> Any:
     releasing = getattr(_bindings, "_" + name)
     function = getattr(_HOLDING_GIL, name)
     function.argtypes = releasing.argtypes
@@ -54,7 +59,7 @@ _NO_FINALIZER = ctypes.cast(0, ctypes.CFUNCTYPE(None, ctypes.c_void_p))
 class RawStore:
     """A wasmtime Store through the raw API (one per call; ``close`` it)."""
 
-    __slots__ = ("pointer", "context")
+    __slots__ = ("context", "pointer")
 
     def __init__(self, engine: wasmtime.Engine) -> None:
         self.pointer = _store_new(engine.ptr(), None, _NO_FINALIZER)
@@ -89,7 +94,7 @@ class RawExportMissing(LookupError):
     """The instance has no export of that name and kind."""
 
 
-def instantiate(context, module: wasmtime.Module) -> ffi.wasmtime_instance_t:  # type: ignore[no-untyped-def]
+def instantiate(context: RawContext, module: wasmtime.Module) -> ffi.wasmtime_instance_t:
     """Instantiate a module with no imports."""
     instance = ffi.wasmtime_instance_t()
     trap = ctypes.POINTER(ffi.wasm_trap_t)()
@@ -98,7 +103,9 @@ def instantiate(context, module: wasmtime.Module) -> ffi.wasmtime_instance_t:  #
     return instance
 
 
-def linker_instantiate(linker: wasmtime.Linker, context, module: wasmtime.Module) -> ffi.wasmtime_instance_t:  # type: ignore[no-untyped-def]
+def linker_instantiate(
+    linker: wasmtime.Linker, context: RawContext, module: wasmtime.Module
+) -> ffi.wasmtime_instance_t:
     instance = ffi.wasmtime_instance_t()
     trap = ctypes.POINTER(ffi.wasm_trap_t)()
     error = _linker_instantiate(linker.ptr(), context, module.ptr(), byref(instance), byref(trap))
@@ -106,33 +113,38 @@ def linker_instantiate(linker: wasmtime.Linker, context, module: wasmtime.Module
     return instance
 
 
-def define_memory(linker: wasmtime.Linker, context, module: bytes, name: bytes, memory: ffi.wasmtime_memory_t) -> None:  # type: ignore[no-untyped-def]
+def define_memory(
+    linker: wasmtime.Linker, context: RawContext, module: bytes, name: bytes, memory: ffi.wasmtime_memory_t
+) -> None:
     item = ffi.wasmtime_extern_t()
-    item.kind = EXTERN_MEMORY
+    item.kind = EXTERN_MEMORY  # type: ignore[assignment]  # ctypes stores a Python int in a c_uint8 field
     item.of.memory = memory
     error = _linker_define(linker.ptr(), context, module, len(module), name, len(name), byref(item))
     _raise(error, None)
 
 
-def export(context, instance: ffi.wasmtime_instance_t, name: bytes, kind: int) -> ffi.wasmtime_extern_t:  # type: ignore[no-untyped-def]
+def export(context: RawContext, instance: ffi.wasmtime_instance_t, name: bytes, kind: int) -> ffi.wasmtime_extern_t:
     item = ffi.wasmtime_extern_t()
-    if not _export_get(context, byref(instance), name, len(name), byref(item)) or item.kind != kind:
+    found = _export_get(context, byref(instance), name, len(name), byref(item))
+    if not found or item.kind != kind:  # type: ignore[comparison-overlap]  # a c_uint8 field reads as an int
         raise RawExportMissing(name.decode())
     return item
 
 
-def export_memory(context, instance: ffi.wasmtime_instance_t, name: bytes = b"memory") -> ffi.wasmtime_memory_t:  # type: ignore[no-untyped-def]
+def export_memory(
+    context: RawContext, instance: ffi.wasmtime_instance_t, name: bytes = b"memory"
+) -> ffi.wasmtime_memory_t:
     return export(context, instance, name, EXTERN_MEMORY).of.memory
 
 
-def export_func(context, instance: ffi.wasmtime_instance_t, name: bytes) -> ffi.wasmtime_func_t | None:  # type: ignore[no-untyped-def]
+def export_func(context: RawContext, instance: ffi.wasmtime_instance_t, name: bytes) -> ffi.wasmtime_func_t | None:
     try:
         return export(context, instance, name, EXTERN_FUNC).of.func
     except RawExportMissing:
         return None
 
 
-def memory_address(context, memory: ffi.wasmtime_memory_t) -> tuple[int, int]:  # type: ignore[no-untyped-def]
+def memory_address(context: RawContext, memory: ffi.wasmtime_memory_t) -> tuple[int, int]:
     """(base address, size in bytes) of a linear memory, right now."""
     base = _memory_data(context, byref(memory))
     size = _memory_data_size(context, byref(memory))
@@ -143,7 +155,7 @@ _ValRaw1 = ffi.wasmtime_val_raw_t * 1
 _ValRaw2 = ffi.wasmtime_val_raw_t * 2
 
 
-def call_i32_to_i32(context, func: ffi.wasmtime_func_t, argument: int) -> int:  # type: ignore[no-untyped-def]
+def call_i32_to_i32(context: RawContext, func: ffi.wasmtime_func_t, argument: int) -> int:
     """Call a (i32) -> i32 export without type checks (checked once per module)."""
     values = _ValRaw1()
     values[0].i32 = argument
@@ -151,7 +163,7 @@ def call_i32_to_i32(context, func: ffi.wasmtime_func_t, argument: int) -> int:  
     return values[0].i32 & 0xFFFFFFFF
 
 
-def call_i32_i32_to_i64(context, func: ffi.wasmtime_func_t, first: int, second: int) -> int:  # type: ignore[no-untyped-def]
+def call_i32_i32_to_i64(context: RawContext, func: ffi.wasmtime_func_t, first: int, second: int) -> int:
     """Call a (i32, i32) -> i64 export without type checks (checked once per module)."""
     values = _ValRaw2()
     values[0].i32 = first
@@ -160,20 +172,19 @@ def call_i32_i32_to_i64(context, func: ffi.wasmtime_func_t, first: int, second: 
     return values[0].i64 & 0xFFFFFFFFFFFFFFFF
 
 
-def call_void(context, func: ffi.wasmtime_func_t) -> None:  # type: ignore[no-untyped-def]
+def call_void(context: RawContext, func: ffi.wasmtime_func_t) -> None:
     values = _ValRaw1()
     _call(context, func, values, 1)
 
 
-def _call(context, func, values, length: int) -> None:  # type: ignore[no-untyped-def]
+def _call(context: RawContext, func: ffi.wasmtime_func_t, values: Any, length: int) -> None:
     trap = ctypes.POINTER(ffi.wasm_trap_t)()
     error = _func_call_releasing_gil(context, byref(func), values, length, byref(trap))
     _raise(error, trap)
 
 
-def _raise(error, trap) -> None:  # type: ignore[no-untyped-def]
-    from wasmtime._func import maybe_raise_last_exn
-
+def _raise(error: Any, trap: Any) -> None:
+    """Raise a call's trap or error (and a host function's pending exception, as wasmtime-py does)."""
     if trap:
         trap_object = wasmtime.Trap._from_ptr(trap)
         maybe_raise_last_exn()
@@ -188,7 +199,9 @@ I32 = wasmtime.ValType.i32()
 I64 = wasmtime.ValType.i64()
 
 
-def check_signature(module: wasmtime.Module, name: str, params: list[wasmtime.ValType], results: list[wasmtime.ValType]) -> bool:
+def check_signature(
+    module: wasmtime.Module, name: str, params: list[wasmtime.ValType], results: list[wasmtime.ValType]
+) -> bool:
     """Whether ``module`` exports function ``name`` with exactly this type (before unchecked calls)."""
     for item in module.exports:
         if item.name == name:
@@ -200,7 +213,6 @@ def check_signature(module: wasmtime.Module, name: str, params: list[wasmtime.Va
 # ---- host functions: unchecked callbacks and traps ----------------------------------
 
 Memory = ffi.wasmtime_memory_t
-RawContext = object  # a ctypes pointer to wasmtime_context_t (a store's or a caller's)
 caller_context = ffi.wasmtime_caller_context
 UncheckedCallback = ffi.wasmtime_func_unchecked_callback_t
 

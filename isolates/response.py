@@ -79,7 +79,8 @@ def parse_reply(data: bytes | str) -> dict[str, Any]:
 def result_from_reply(reply: dict[str, Any], limits: Limits) -> InvokeResult:
     """The InvokeResult for a guest's reply JSON, or the typed error it reports."""
     if not reply.get("ok"):
-        error = reply.get("error") if isinstance(reply.get("error"), dict) else {}
+        reported = reply.get("error")
+        error: dict[str, Any] = reported if isinstance(reported, dict) else {}
         code = str(error.get("code", "guest_error"))
         if code not in abi.GUEST_REPORTABLE_CODES:
             code = "guest_error"

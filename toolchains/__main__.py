@@ -48,7 +48,8 @@ def main(argv: list[str] | None = None) -> int:
             failures += 1
             continue
         how = "cached" if built.cached else f"built in {built.seconds:.1f} s"
-        print(f"{language:15} ok       {EXAMPLES[language]} -> {len(built.wasm):,} bytes, {how}  ({toolchain.version()})")
+        print(f"{language:15} ok       {EXAMPLES[language]} -> {len(built.wasm):,} bytes, {how}"
+              f"  ({toolchain.version()})")
     return 1 if failures else 0
 
 

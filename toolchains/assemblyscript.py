@@ -77,5 +77,6 @@ class AssemblyScriptToolchain(Toolchain):
     def compile(self, workdir: Path, cache_dir: Path, limits: BuildLimits) -> bytes:
         self.copy_into(workdir, *self.sdk_files())
         asc = package_dir() / "bin" / "asc.js"
-        self.run([node_path() or "node", str(asc), "entry.ts", *FLAGS, "--outFile", "guest.wasm"], workdir, cache_dir, limits)
+        command = [node_path() or "node", str(asc), "entry.ts", *FLAGS, "--outFile", "guest.wasm"]
+        self.run(command, workdir, cache_dir, limits)
         return self.read_output(workdir, "guest.wasm")

@@ -49,7 +49,10 @@ class ToolchainMissing(Exception):
     """This machine lacks the compiler for a language (see toolchains/install.sh)."""
 
 
-__all__ = ["BuildError", "BuildKilled", "BuildLimits", "BuildTimedOut", "Built", "Toolchain", "ToolchainMissing"]
+__all__ = [
+    "SYSTEM", "BuildError", "BuildKilled", "BuildLimits", "BuildTimedOut", "Built", "Confinement", "Toolchain",
+    "ToolchainMissing",
+]
 
 
 def toolchains_dir() -> Path:
@@ -62,7 +65,7 @@ def trim_output(text: str, workdir: Path) -> str:
     text = _ANSI.sub("", text).replace(f"{workdir}/", "").replace(str(workdir), ".").strip()
     lines = text.splitlines()
     if len(lines) > MAX_MESSAGE_LINES:
-        lines = lines[:MAX_MESSAGE_LINES] + [f"... ({len(lines) - MAX_MESSAGE_LINES} more lines)"]
+        lines = [*lines[:MAX_MESSAGE_LINES], f"... ({len(lines) - MAX_MESSAGE_LINES} more lines)"]
     text = "\n".join(lines)
     return text if len(text) <= MAX_MESSAGE_CHARS else text[:MAX_MESSAGE_CHARS] + " ..."
 
@@ -103,7 +106,8 @@ class Toolchain:
 
     def key(self, source: str) -> str:
         digest = hashlib.sha256()
-        for part in (self.language, self.version(), *(p.read_bytes() for p in self.sdk_files()), source):
+        parts: list[str | bytes] = [self.language, self.version(), *(p.read_bytes() for p in self.sdk_files()), source]
+        for part in parts:
             data = part if isinstance(part, bytes) else part.encode("utf-8")
             digest.update(len(data).to_bytes(8, "little") + data)
         return digest.hexdigest()
@@ -159,7 +163,8 @@ class Toolchain:
         if finished.returncode != 0:
             output = trim_output(finished.output, workdir)
             if finished.returncode < 0:
-                raise BuildKilled(f"the compiler was killed by signal {-finished.returncode} (over its memory or CPU limit?)\n{output}")
+                raise BuildKilled(f"the compiler was killed by signal {-finished.returncode}"
+                                  f" (over its memory or CPU limit?)\n{output}")
             raise BuildError(output or f"the compiler failed with exit status {finished.returncode}")
         return finished
 

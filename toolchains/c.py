@@ -38,5 +38,6 @@ class CToolchain(Toolchain):
 
     def compile(self, workdir: Path, cache_dir: Path, limits: BuildLimits) -> bytes:
         self.copy_into(workdir, *self.sdk_files())
-        self.run([*zig_command(), "cc", *FLAGS, "-I.", "wasmtask.c", self.source_name, "-o", "guest.wasm"], workdir, cache_dir, limits)
+        command = [*zig_command(), "cc", *FLAGS, "-I.", "wasmtask.c", self.source_name, "-o", "guest.wasm"]
+        self.run(command, workdir, cache_dir, limits)
         return self.read_output(workdir, "guest.wasm")

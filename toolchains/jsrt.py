@@ -1,4 +1,4 @@
-"""Build the JavaScript runtime: QuickJS-NG + guest_sdk/js/shim.c + prelude.js -> build/jsrt.wasm.
+"""Build the JavaScript runtime: QuickJS-NG + guest_sdk/js/shim.c + guest_sdk/js/prelude/*.js -> build/jsrt.wasm.
 
 Sources come from the PyPI sdist of ``quickjs-ng`` (pinned by version and
 hash), the compiler from the ``ziglang`` wheel (toolchains/zig_compiler.py).
@@ -27,7 +27,8 @@ QUICKJS_NG_SDIST = f"quickjs_ng-{QUICKJS_NG_VERSION}.tar.gz"
 QUICKJS_NG_SHA256 = "43d2e48272208721a7aaea8e3f02d4b9318f12ef20cc4f5421b59d9a470706ef"
 QUICKJS_SOURCES = ("libregexp.c", "libunicode.c", "dtoa.c")  # quickjs.c is included by shim.c
 
-SOURCES = GUEST_SDK / "js"  # shim.c, prelude.js
+SOURCES = GUEST_SDK / "js"  # shim.c, prelude/
+PRELUDE = SOURCES / "prelude"
 BUILD_DIR = Path(os.environ.get("WASMTASK_BUILD_DIR", REPO / "build"))
 RUNTIME_NAME = "jsrt.wasm"
 
@@ -99,14 +100,25 @@ def unpack_sources(sdist: Path, into: Path) -> Path:
     return target
 
 
-def write_prelude_header(prelude: Path, header: Path) -> None:
-    """Embed prelude.js as a C byte array (NUL-terminated, as JS_Eval wants)."""
-    data = prelude.read_bytes()
+def prelude_files() -> list[Path]:
+    """The prelude's parts, in order: guest_sdk/js/prelude/NN-name.js, one Web API area each.
+
+    Concatenated they are one function body (00-head.js opens it, 99-tail.js closes it)."""
+    return sorted(PRELUDE.glob("*.js"))
+
+
+def prelude_source() -> bytes:
+    return b"\n".join(path.read_bytes() for path in prelude_files())
+
+
+def write_prelude_header(header: Path) -> None:
+    """Embed the prelude as a C byte array (NUL-terminated, as JS_Eval wants)."""
+    data = prelude_source()
     rows = []
     for start in range(0, len(data), 20):
         rows.append(",".join(str(b) for b in data[start:start + 20]))
     header.write_text(
-        "/* generated from prelude.js by toolchains/jsrt.py: do not edit */\n"
+        "/* generated from guest_sdk/js/prelude/*.js by toolchains/jsrt.py: do not edit */\n"
         f"static const unsigned char wasmtask_prelude_js[{len(data) + 1}] = {{\n"
         + ",\n".join(rows) + ",0\n};\n"
         f"static const size_t wasmtask_prelude_js_len = {len(data)};\n"
@@ -115,7 +127,7 @@ def write_prelude_header(prelude: Path, header: Path) -> None:
 
 def input_hash(sdist: Path) -> str:
     digest = hashlib.sha256()
-    for part in (_sha256(sdist), _sha256(SOURCES / "shim.c"), _sha256(SOURCES / "prelude.js"),
+    for part in (_sha256(sdist), _sha256(SOURCES / "shim.c"), hashlib.sha256(prelude_source()).hexdigest(),
                  " ".join(CFLAGS), zig_version()):
         digest.update(part.encode())
         digest.update(b"\0")
@@ -136,7 +148,7 @@ def build_runtime(force: bool = False) -> Path:
     sources = unpack_sources(sdist, cache)
     work = BUILD_DIR / f"work-{key}"
     work.mkdir(parents=True, exist_ok=True)
-    write_prelude_header(SOURCES / "prelude.js", work / "prelude.h")
+    write_prelude_header(work / "prelude.h")
     command = [
         *zig_command(), "cc", *CFLAGS,
         f"-I{sources}", f"-I{work}",

@@ -50,7 +50,8 @@ class RustToolchain(Toolchain):
         rustc = rustc_path()
         if not os.access(rustc, os.X_OK):
             return f"{rustc} is missing (apt-get install rustc libstd-rust-dev-wasm32 lld)"
-        sysroot = subprocess.run([rustc, "--print", "sysroot"], capture_output=True, text=True, timeout=60).stdout.strip()
+        printed = subprocess.run([rustc, "--print", "sysroot"], capture_output=True, text=True, timeout=60)
+        sysroot = printed.stdout.strip()
         if not (Path(sysroot) / "lib" / "rustlib" / TARGET).is_dir():
             return f"{rustc} lacks the {TARGET} standard library (apt-get install libstd-rust-dev-wasm32)"
         return None

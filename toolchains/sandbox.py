@@ -10,9 +10,9 @@ import shutil
 import signal
 import subprocess
 import sys
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Sequence
 
 from toolchains import landlock
 
@@ -49,7 +49,7 @@ class Confinement:
     read: tuple[str, ...] = ()
     write: tuple[str, ...] = ()
 
-    def plus(self, read: Sequence[str | Path] = (), write: Sequence[str | Path] = ()) -> "Confinement":
+    def plus(self, read: Sequence[str | Path] = (), write: Sequence[str | Path] = ()) -> Confinement:
         return Confinement(self.read + tuple(map(str, read)), self.write + tuple(map(str, write)))
 
 

@@ -26,7 +26,7 @@ WASMTASK_IMPORT("random_fill") void host_random_fill(void *ptr, int32_t len);
 static JSRuntime *runtime;
 static void collect_snapshot_maps(void);
 static JSContext *context;
-static JSValue prelude_api; /* {load, dispatch, finish} from prelude.js */
+static JSValue prelude_api; /* {load, dispatch, finish} from the prelude (guest_sdk/js/prelude/) */
 
 static int64_t pack(const char *ptr, size_t len) {
     return ((int64_t)(uintptr_t)ptr << 32) | (int64_t)(uint32_t)len;

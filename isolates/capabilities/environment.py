@@ -11,6 +11,9 @@ called (isolates.component_linker).
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import Any
+
 from host_api import abi
 from isolates import raw
 from isolates.call_context import GuestMemoryError, current
@@ -65,8 +68,9 @@ def _nosys(*_args: int) -> int:
     return ERRNO_NOSYS
 
 
-def _wasi(name: str, params: tuple[str, ...], implementation: object, results: tuple[str, ...] = ("i32",)) -> ModuleFunction:
-    return ModuleFunction(abi.WASI_MODULE, name, params, results, implementation)  # type: ignore[arg-type]
+def _wasi(name: str, params: tuple[str, ...], implementation: Callable[..., Any],
+          results: tuple[str, ...] = ("i32",)) -> ModuleFunction:
+    return ModuleFunction(abi.WASI_MODULE, name, params, results, implementation)
 
 
 ENVIRONMENT = Capability(
