@@ -6,7 +6,7 @@ STAMP  := $(VENV)/.installed
 HOST   ?= 127.0.0.1
 PORT   ?= 8080
 
-.PHONY: serve test test-all runtime venv bench clean
+.PHONY: serve test test-all runtime venv bench clean lint services
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -26,8 +26,20 @@ serve: runtime
 # Guest toolchains (Rust from Debian, AssemblyScript from npm, componentize-py): `make toolchains`.
 include toolchains/toolchains.mk
 
-test: runtime toolchains
+test: runtime toolchains services lint
 	$(PY) -m pytest
+
+# The servers the coordination and registry tests start themselves (Debian's redis-server, PostgreSQL 15).
+services:
+	@command -v redis-server >/dev/null || (apt-get update -qq && DEBIAN_FRONTEND=noninteractive \
+		apt-get install -y -qq --no-install-recommends redis-server >/dev/null)
+	@test -x /usr/lib/postgresql/15/bin/initdb || (apt-get update -qq && DEBIAN_FRONTEND=noninteractive \
+		apt-get install -y -qq --no-install-recommends postgresql-15 >/dev/null)
+
+# ruff (pyproject.toml [tool.ruff]) on everything, mypy --strict on the packages
+lint: $(STAMP)
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/mypy
 
 bench: runtime
 	$(PY) -m benches

@@ -55,8 +55,8 @@ class DeployResult:
         return {"scenario": self.scenario, "timings": [asdict(t) for t in self.timings]}
 
     @classmethod
-    def from_dict(cls, data: dict[str, object]) -> "DeployResult":
-        return cls(str(data["scenario"]), [DeployTiming(**t) for t in data["timings"]])  # type: ignore[union-attr]
+    def from_dict(cls, data: dict[str, object]) -> DeployResult:
+        return cls(str(data["scenario"]), [DeployTiming(**t) for t in data["timings"]])  # type: ignore[attr-defined]  # JSON list
 
 
 def settings() -> str:
@@ -67,11 +67,11 @@ def settings() -> str:
 def uvicorn_call() -> str:
     """The gateway's ``uvicorn.run(...)`` line, shown beside the results: the bare Starlette peer mirrors it."""
     try:
-        source = (REPO_ROOT / "gateway" / "server.py").read_text()
+        source = (REPO_ROOT / "gateway" / "cli" / "server.py").read_text()
     except OSError:
-        return "gateway/server.py not found"
+        return "gateway/cli/server.py not found"
     lines = [line.strip() for line in source.splitlines() if "uvicorn.run(" in line]
-    return lines[0] if lines else "no uvicorn.run call in gateway/server.py"
+    return lines[0] if lines else "no uvicorn.run call in gateway/cli/server.py"
 
 
 class GatewayUnderTest:
@@ -88,7 +88,7 @@ class GatewayUnderTest:
         self.public: httpx.Client | None = None  # what a visitor of /run/... sends: no credentials
         self.tenant: dict[str, object] = {}  # the bench tenant as the gateway created it
 
-    def __enter__(self) -> "GatewayUnderTest":
+    def __enter__(self) -> GatewayUnderTest:
         self.server.start(ready_timeout=120)
         # trust_env=False: never a proxy, only 127.0.0.1.
         self.admin = httpx.Client(base_url=self.server.url, trust_env=False, timeout=120,
@@ -113,7 +113,8 @@ class GatewayUnderTest:
     def _expect(response: httpx.Response, what: str) -> dict[str, object]:
         if response.status_code >= 300:
             raise GatewayUnavailable(f"could not {what}: HTTP {response.status_code}: {response.text[:300]}")
-        return response.json()
+        answer: dict[str, object] = response.json()
+        return answer
 
     def url(self, name: str) -> str:
         return f"{self.server.url}/run/{TENANT}/{name}"

@@ -7,13 +7,15 @@ import time
 from dataclasses import dataclass
 
 from host_api.request import guest_request
-from isolates import CallSpec, Limits, prepare, run as run_call
+from isolates import CallSpec, Limits, prepare
+from isolates import run as run_call
 
 SCENARIOS: dict[str, tuple[str, dict[str, object]]] = {
     "hello-world": ('return function (cb) { cb(null, "Hello, world"); }', {}),
     "json-transform": (
         """module.exports = function (ctx, cb) {
-  const items = ctx.body.items.map((item) => ({ id: item.id, name: item.name.toUpperCase(), total: item.price * item.qty }));
+  const items = ctx.body.items.map((item) =>
+    ({ id: item.id, name: item.name.toUpperCase(), total: item.price * item.qty }));
   cb(null, { count: items.length, sum: items.reduce((a, b) => a + b.total, 0), items });
 };""",
         {
@@ -21,7 +23,8 @@ SCENARIOS: dict[str, tuple[str, dict[str, object]]] = {
             "headers": [("content-type", "application/json")],
             "body": (
                 b'{"items": ['
-                + b",".join(b'{"id": %d, "name": "item-%d", "price": %d.5, "qty": %d}' % (i, i, i, i % 7) for i in range(50))
+                + b",".join(b'{"id": %d, "name": "item-%d", "price": %d.5, "qty": %d}' % (i, i, i, i % 7)
+                            for i in range(50))
                 + b"]}"
             ),
         },

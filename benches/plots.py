@@ -1,9 +1,11 @@
-"""PNG plots (matplotlib, Agg): latency distribution per system at the highest concurrency; throughput by concurrency."""
+"""PNG plots (matplotlib, Agg): latency distribution per system at the highest concurrency; throughput by
+concurrency."""
 
 from __future__ import annotations
 
 import math
 from pathlib import Path
+from typing import Any
 
 from benches.peers import LABELS
 from benches.report import concurrencies, lookup, systems
@@ -14,7 +16,8 @@ class PlotsUnavailable(RuntimeError):
     """matplotlib is not installed (pip install -e '.[bench]')."""
 
 
-def _pyplot():  # type: ignore[no-untyped-def]
+def _pyplot() -> Any:
+    """matplotlib.pyplot on the Agg backend (imported here: it is optional, and slow to import)."""
     try:
         import matplotlib
     except ImportError as error:

@@ -26,7 +26,7 @@ class ServerFailed(RuntimeError):
 def free_port() -> int:
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
         sock.bind((HOST, 0))
-        return sock.getsockname()[1]
+        return int(sock.getsockname()[1])
 
 
 def log_tail(path: Path, lines: int = 15) -> str:
@@ -55,7 +55,7 @@ class Server:
     def url(self) -> str:
         return f"http://{HOST}:{self.port}"
 
-    def start(self, ready_timeout: float = 60.0) -> "Server":
+    def start(self, ready_timeout: float = 60.0) -> Server:
         self.log_path.parent.mkdir(parents=True, exist_ok=True)
         with open(self.log_path, "wb") as log:
             self.process = subprocess.Popen(
@@ -115,7 +115,7 @@ class Server:
         except ProcessLookupError:
             pass
 
-    def __enter__(self) -> "Server":
+    def __enter__(self) -> Server:
         return self.start()
 
     def __exit__(self, *exc: object) -> None:

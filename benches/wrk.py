@@ -35,7 +35,7 @@ done = function(summary, latency, requests)
   end
   io.write(']}\\n')
 end
-""" % ", ".join(str(p) for p in CURVE_PERCENTILES)
+""" % ", ".join(str(p) for p in CURVE_PERCENTILES)  # noqa: UP031 (%% are the Lua format's own)
 
 
 class WrkMissing(RuntimeError):
@@ -63,9 +63,9 @@ class LoadResult:
         return asdict(self)
 
     @classmethod
-    def from_dict(cls, data: dict[str, object]) -> "LoadResult":
+    def from_dict(cls, data: dict[str, object]) -> LoadResult:
         values = dict(data)
-        values["curve_ms"] = [tuple(point) for point in values.get("curve_ms", [])]  # type: ignore[union-attr]
+        values["curve_ms"] = [tuple(point) for point in values.get("curve_ms", [])]  # type: ignore[attr-defined]  # JSON lists
         return cls(**values)  # type: ignore[arg-type]
 
 

@@ -37,7 +37,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-import render_egress  # noqa: E402  (a sibling script, not a package)
+import render_egress
 
 CGROUP_PREFIX = "wasmtask-"
 CPU_PERIOD_US = 100_000
@@ -220,7 +220,8 @@ def enter_netns(name: str) -> None:
     try:
         fd = os.open(path, os.O_RDONLY)
     except FileNotFoundError:
-        raise LaunchError(f"network namespace {name!r} not found ({path}); create it with `ip netns add {name}`") from None
+        raise LaunchError(f"network namespace {name!r} not found ({path}); "
+                          f"create it with `ip netns add {name}`") from None
     try:
         if libc.setns(fd, CLONE_NEWNET) != 0:
             raise LaunchError(f"setns({path}): {os.strerror(ctypes.get_errno())}")
@@ -272,9 +273,11 @@ def build_parser() -> argparse.ArgumentParser:
         usage="%(prog)s [options] [-- COMMAND ...]",
     )
     parser.add_argument("--name", default="service", help="cgroup name suffix (cgroup wasmtask-NAME)")
-    parser.add_argument("--memory", default=DEFAULT_MEMORY, help=f"memory limit, bytes or K/M/G (default {DEFAULT_MEMORY})")
+    parser.add_argument("--memory", default=DEFAULT_MEMORY,
+                        help=f"memory limit, bytes or K/M/G (default {DEFAULT_MEMORY})")
     parser.add_argument("--cpus", type=float, default=DEFAULT_CPUS, help=f"CPU quota in cores (default {DEFAULT_CPUS})")
-    parser.add_argument("--pids", type=int, default=DEFAULT_PIDS, help=f"max processes+threads (default {DEFAULT_PIDS})")
+    parser.add_argument("--pids", type=int, default=DEFAULT_PIDS,
+                        help=f"max processes+threads (default {DEFAULT_PIDS})")
     parser.add_argument("--cgroup-parent", help="create the cgroup under this path instead of our own cgroup")
     parser.add_argument("--no-cgroup", action="store_true", help="skip the cgroup")
     parser.add_argument("--netns", help="enter this named network namespace (ip netns) first")
@@ -295,7 +298,8 @@ def launch(args: argparse.Namespace, command: list[str]) -> None:
     config = render_egress.config_from_args(args)
     if not args.no_egress:
         if args.netns is None and account is None and config.uid is None and not args.whole_netns:
-            raise LaunchError("refusing to filter every process of this namespace: pass --netns, --user or --whole-netns")
+            raise LaunchError("refusing to filter every process of this namespace: "
+                              "pass --netns, --user or --whole-netns")
         if args.netns is None and account is not None and config.uid is None:
             config = render_egress.merge(config, render_egress.EgressConfig(uid=account.pw_uid))
     if not args.no_cgroup:

@@ -184,7 +184,8 @@ def render(config: EgressConfig, ruleset: Path = RULESET) -> str:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(description="Render the wasmtask egress ruleset (deploy/egress.nft) with a configuration.")
+    parser = argparse.ArgumentParser(
+        description="Render the wasmtask egress ruleset (deploy/egress.nft) with a configuration.")
     add_arguments(parser)
     parser.add_argument("-o", "--output", type=Path, help="write here instead of stdout")
     return parser

@@ -10,9 +10,10 @@ slot in time fails with ``overloaded``.
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
-from typing import AsyncIterator, Callable, TypeVar
+from typing import TypeVar
 
 import anyio
 import anyio.to_thread

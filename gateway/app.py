@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import contextlib
-from typing import AsyncIterator
+from collections.abc import AsyncIterator
 
 import anyio.to_thread
 from starlette.applications import Starlette
@@ -12,13 +12,12 @@ from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import Response
 
-from gateway import api_functions, api_run, api_tenants, edge, health
-from gateway.logs import api as api_logs
+from gateway.calls import logs_header
 from gateway.config import Settings
 from gateway.errors import GatewayError, envelope, status_for
-from gateway import call_logs
 from gateway.http import JSONResponse, request_id
 from gateway.middleware import RequestIdMiddleware
+from gateway.routes import routes
 from gateway.service import Gateway
 from host_api.errors import CodedError
 from isolates import IsolateError
@@ -50,7 +49,7 @@ async def on_coded_error(request: Request, exc: Exception) -> Response:
         headers.update(exc.headers)
         details = exc.details
     elif isinstance(exc, IsolateError):
-        headers.update(call_logs.header_for_error(request, exc))
+        headers.update(logs_header.header_for_error(request, exc))
         if getattr(request.state, "show_guest_details", False):
             details = {key: value for key, value in (("name", exc.name), ("stack", exc.stack)) if value}
     return error_response(request, exc.code, exc.message, headers or None, **details)
@@ -76,14 +75,7 @@ def create_app(settings: Settings | None = None, gateway: Gateway | None = None)
             gateway.close()
 
     app = Starlette(
-        routes=[
-            *health.routes,
-            *api_tenants.routes,
-            *api_functions.routes,
-            *api_run.routes,
-            *api_logs.routes,
-            *edge.routes,
-        ],
+        routes=routes,
         middleware=[Middleware(RequestIdMiddleware, on_internal_error=lambda: gateway.metrics.errors.labels(
             "internal_error").inc())],
         exception_handlers={

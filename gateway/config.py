@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Mapping
 
 from isolates.limits import Limits
 
@@ -86,7 +86,7 @@ class Settings:
         return self.tenant.concurrency or max(1, self.max_isolates // 2)
 
     @classmethod
-    def from_env(cls, environ: Mapping[str, str] | None = None, **overrides: object) -> "Settings":
+    def from_env(cls, environ: Mapping[str, str] | None = None, **overrides: object) -> Settings:
         env = os.environ if environ is None else environ
         values: dict[str, object] = {}
         if env.get("WASMTASK_DATA_DIR"):

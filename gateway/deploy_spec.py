@@ -22,6 +22,7 @@ from typing import Any
 from gateway.errors import InvalidRequest, UnsupportedMediaType
 from gateway.http import parse_json_object
 from gateway.registry import AUTH_MODES
+from host_api.egress import EgressPolicy
 from isolates import normalize_language
 from isolates.languages import NAMES_AND_ALIASES
 from isolates.limits import Limits
@@ -114,8 +115,6 @@ def allowed_hosts(value: Any) -> tuple[str, ...]:
         raise InvalidRequest("allowed_hosts must be a list of strings")
     if len(value) > MAX_ALLOWED_HOSTS:
         raise InvalidRequest(f"at most {MAX_ALLOWED_HOSTS} allowed_hosts")
-    from host_api.egress import EgressPolicy
-
     try:
         EgressPolicy.from_strings(value)
     except ValueError as exc:

@@ -43,7 +43,7 @@ from host_api.errors import CodedError
 #   invalid_response 502  the function's response is not valid HTTP (status, headers, a body
 #                    on a 204/304); the function is the upstream that answered badly.
 #   loop_detected 508  "Loop Detected" (RFC 5842): the request passed through too many
-#                    wasmtask functions calling each other (gateway/call_depth.py).
+#                    wasmtask functions calling each other (gateway/calls/cdn_loop.py).
 STATUS_BY_CODE: dict[str, int] = {
     "invalid_request": 400,
     "invalid_code": 400,

@@ -22,7 +22,17 @@ from collections import OrderedDict
 from dataclasses import replace
 
 from host_api.log import LogRecord
-from isolates import CallSpec, CpuLimitExceeded, InvokeResult, IsolateError, Limits, ModuleProgram, Program, Timeout, run
+from isolates import (
+    CallSpec,
+    CpuLimitExceeded,
+    InvokeResult,
+    IsolateError,
+    Limits,
+    ModuleProgram,
+    Program,
+    Timeout,
+    run,
+)
 
 INLINE_FUEL = 3_000_000  # ~2 ms of QuickJS here; a Workers hello uses ~0.4 M
 INLINE_WALL_CLOCK_MS = 20  # two epoch ticks: a guest blocked in a host call cannot hold the loop longer

@@ -9,8 +9,8 @@ deploys and deletes, so a slow load can never put back a stale or deleted versio
 from __future__ import annotations
 
 from collections import OrderedDict
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from typing import Awaitable, Callable
 
 import anyio
 import anyio.to_thread

@@ -11,10 +11,11 @@ import secrets
 import sqlite3
 import threading
 import time
+from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
 import orjson
 
@@ -71,7 +72,7 @@ class Tenant:
     rate_burst: int
     concurrency: int
     created_at: float
-    uid: str = ""  # random, never reused: what a token is bound to (gateway/tokens.py)
+    uid: str = ""  # random, never reused: what a token is bound to (gateway/identity/tokens.py)
 
     def to_dict(self) -> dict[str, Any]:
         return {

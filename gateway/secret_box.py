@@ -22,9 +22,10 @@ class SecretBox:
 
     def open(self, token: bytes) -> dict[str, str]:
         try:
-            return orjson.loads(self._fernet.decrypt(token))
+            secrets: dict[str, str] = orjson.loads(self._fernet.decrypt(token))
         except InvalidToken as exc:
             raise SecretBoxError("stored secrets do not decrypt with the configured secret key") from exc
+        return secrets
 
     def __repr__(self) -> str:
         return "SecretBox(<key hidden>)"

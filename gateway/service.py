@@ -7,28 +7,29 @@ from __future__ import annotations
 
 import logging
 from collections import OrderedDict
-from typing import Any, Mapping
+from collections.abc import Mapping
+from typing import Any
 
 import anyio.to_thread
 
 from gateway.admission import Admission
-from gateway.auth import Principal, authenticate, check_tenant
-from gateway.credentials import CredentialFilter
-from gateway.deploy_spec import parse_limits
 from gateway.config import Settings
+from gateway.deploy_spec import parse_limits
 from gateway.errors import InvalidRequest, NotFound, RateLimited, RuntimeUnavailable
+from gateway.identity.auth import Principal, authenticate, check_tenant
+from gateway.identity.credentials import CredentialFilter
+from gateway.identity.keys import Keys, load_keys
 from gateway.inline import InlinePolicy
-from gateway.keys import Keys, load_keys
 from gateway.logs import LogHub, logs_endpoint
 from gateway.metrics import Metrics
 from gateway.programs import ProgramCache
 from gateway.ratelimit import RateDecision, RateLimiter
 from gateway.registry import FunctionVersion, Registry, Tenant
 from gateway.secret_box import SecretBox
-from toolchains import Toolchains
 from isolates import InvalidCode, Limits, Program, prepare
 from isolates.compiler import Compiler
 from isolates.javascript import JavaScriptRuntime, RuntimeMissing
+from toolchains import Toolchains
 
 logger = logging.getLogger("wasmtask.gateway")
 

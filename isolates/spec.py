@@ -30,7 +30,7 @@ class CallSpec:
     request_id
         the call's id, on every log record.
     cdn_loop
-        the ``CDN-Loop`` value every fetch sends (gateway/call_depth.py).
+        the ``CDN-Loop`` value every fetch sends (gateway/calls/cdn_loop.py).
     fetch_limits
         caps on the call's fetches (count, sizes, time).
     """

@@ -1,7 +1,7 @@
 """The floor of our own stack: one Starlette route on uvicorn, no isolate.
 
 Run as ``python starlette_hello.py PORT``. The uvicorn flags mirror
-``gateway/server.py`` (1 process, same log level, so the same access log cost);
+``gateway/cli/server.py`` (1 process, same log level, so the same access log cost);
 the harness prints the gateway's ``uvicorn.run`` line beside the results so a
 drift shows.
 """
@@ -24,4 +24,5 @@ async def hello(request: Request) -> PlainTextResponse:
 app = Starlette(routes=[Route("/", hello)])
 
 if __name__ == "__main__":
-    uvicorn.run(app, host="127.0.0.1", port=int(sys.argv[1]), log_level="info", access_log=False, timeout_graceful_shutdown=5)
+    uvicorn.run(app, host="127.0.0.1", port=int(sys.argv[1]), log_level="info", access_log=False,
+                timeout_graceful_shutdown=5)

@@ -3,8 +3,8 @@
 hub.py       the in-process hub: per-tenant topics, replay, bounded subscriptions, the ``CallLog`` sink
 sse.py       ``GET /api/logs/{tenant}`` as server-sent events of one subscription
 follower.py  ``wasmtask logs``: follow a stream, reconnect, print one line per record
-api.py       the route: authenticate, authorize the ``logs`` scope, then sse.py (not imported here:
-             it needs ``gateway.service``, which imports this package)
+
+The route (authenticate, authorize the ``logs`` scope, then sse.py) is gateway/routes/logs.py.
 """
 
 from gateway.logs.follower import follow_logs, format_record

@@ -14,6 +14,7 @@ import time
 from typing import Any, TextIO
 from urllib.parse import quote
 
+import httpx
 import orjson
 
 from gateway.logs.hub import Record
@@ -32,7 +33,7 @@ def _clean(text: object) -> str:
 
 def _format_time(value: object) -> str:
     if isinstance(value, (int, float)) and not isinstance(value, bool):
-        moment = datetime.datetime.fromtimestamp(value, datetime.timezone.utc)
+        moment = datetime.datetime.fromtimestamp(value, datetime.UTC)
         return moment.strftime("%Y-%m-%dT%H:%M:%S.") + f"{moment.microsecond // 1000:03d}Z"
     return _clean(value) if value else "-"
 
@@ -117,8 +118,6 @@ def follow_logs(
     (401, 403, 404), 130 on Ctrl-C, 0 when ``stop`` is set (checked at each line
     and while waiting to reconnect).
     """
-    import httpx
-
     stream_url = f"{url.rstrip('/')}/api/logs/{quote(tenant, safe='')}"
     color = out.isatty() if color is None else color
     timeout = httpx.Timeout(10.0, read=read_timeout)

@@ -19,8 +19,9 @@ import secrets
 import threading
 import time
 from collections import OrderedDict, deque
+from collections.abc import AsyncIterator, Mapping
 from dataclasses import dataclass
-from typing import Any, AsyncIterator, Mapping, NamedTuple
+from typing import Any, NamedTuple
 
 from gateway.errors import TooManyLogStreams
 from host_api.log import LogRecord, LogSink
@@ -73,7 +74,7 @@ def _record_size(record: Record) -> int:
 
 
 class _Replay:
-    __slots__ = ("events", "bytes")
+    __slots__ = ("bytes", "events")
 
     def __init__(self) -> None:
         self.events: deque[tuple[int, LogEvent, int]] = deque()  # (sequence, event, size)

@@ -8,7 +8,7 @@ An idle stream gets a ``: ping`` comment every ``heartbeat_seconds``.
 from __future__ import annotations
 
 import time
-from typing import AsyncIterator, Awaitable, Callable, Iterable
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
 
 import orjson
 from starlette.requests import Request

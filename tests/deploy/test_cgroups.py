@@ -19,7 +19,7 @@ import pytest
 from tests.deploy.support import DEPLOY, require_root
 
 sys.path.insert(0, str(DEPLOY))
-import launch  # noqa: E402
+import launch
 
 MIB = 1 << 20
 

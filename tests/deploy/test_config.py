@@ -10,9 +10,9 @@ import pytest
 from tests.deploy.support import DEPLOY
 
 sys.path.insert(0, str(DEPLOY))
-import launch  # noqa: E402
-import render_egress  # noqa: E402
-from render_egress import Destination, EgressConfigError, parse_destination  # noqa: E402
+import launch
+import render_egress
+from render_egress import Destination, EgressConfigError, parse_destination
 
 
 def compose_service() -> dict:

@@ -26,8 +26,8 @@ from tests.deploy.docker_engine import DockerEngine
 from tests.deploy.support import DEPLOY, HERE, REPO, real_service_available, require_root, require_tool
 
 sys.path.insert(0, str(DEPLOY))
-import launch  # noqa: E402
-import render_egress  # noqa: E402
+import launch
+import render_egress
 
 pytestmark = [pytest.mark.docker, pytest.mark.timeout(900)]
 

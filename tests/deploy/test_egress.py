@@ -21,7 +21,7 @@ from tests.deploy.netlab import ALL_TARGETS, ALLOWED, METADATA, OTHER_PORT, OTHE
 from tests.deploy.support import DEPLOY, REPO, real_service_available, service_command
 
 sys.path.insert(0, str(DEPLOY))
-import render_egress  # noqa: E402
+import render_egress
 
 CONFIG = ["--resolver", "10.200.1.53", "--allow", "10.200.1.2:8080"]
 

@@ -45,7 +45,7 @@ class ThreadServer:
         self.server = uvicorn.Server(uvicorn.Config(self.app, log_level="warning", lifespan="on"))
         self.thread = threading.Thread(target=self.server.run, kwargs={"sockets": [self.sock]}, daemon=True)
 
-    def start(self) -> "ThreadServer":
+    def start(self) -> ThreadServer:
         self.thread.start()
         deadline = time.monotonic() + 60
         while not self.server.started:
@@ -71,7 +71,7 @@ class ProcessServer:
         self.process: subprocess.Popen[str] | None = None
         self.log = data_dir.parent / "server.log"  # appended to by every start on this data dir
 
-    def start(self, *, demo: bool = False) -> "ProcessServer":
+    def start(self, *, demo: bool = False) -> ProcessServer:
         command = [sys.executable, "-m", "gateway.cli", "serve", "--host", "127.0.0.1", "--port", str(self.port),
                    "--data-dir", str(self.data_dir)]
         if not demo:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import http.client
-from typing import Iterator
+from collections.abc import Iterator
 from urllib.parse import urlsplit
 
 import anyio

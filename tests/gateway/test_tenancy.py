@@ -49,7 +49,7 @@ def send(api: Api, method: str, url: str, options: dict, auth: dict[str, str]) -
 
 
 def test_a_token_of_tenant_a_gets_forbidden_on_every_route_of_tenant_b(api: Api, two_tenants: tuple) -> None:
-    a, a_token, b, b_token = two_tenants
+    _, a_token, b, b_token = two_tenants
 
     for method, url, options in cross_tenant_requests(b):
         response = send(api, method, url, options, a_token)

@@ -173,7 +173,7 @@ def make_certificate(tmp_path: Path) -> Callable[[str], Certificate]:
     def make(dns_name: str) -> Certificate:
         key = ec.generate_private_key(ec.SECP256R1())
         name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, dns_name)])
-        now = datetime.datetime.now(datetime.timezone.utc)
+        now = datetime.datetime.now(datetime.UTC)
         cert = (
             x509.CertificateBuilder()
             .subject_name(name)

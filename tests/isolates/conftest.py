@@ -5,7 +5,7 @@ from typing import Any
 import pytest
 
 from host_api.request import guest_request
-from isolates import CallSpec, InvokeResult, Limits, run, prepare
+from isolates import CallSpec, InvokeResult, Limits, prepare, run
 
 
 def run_js(

@@ -181,8 +181,8 @@ def test_invalid_utf8_body_in_webtask_ctx() -> None:
 
 
 def test_memory_limit_above_the_engines_maximum_is_invalid_request() -> None:
-    from isolates import CallSpec, UnsupportedLimits, run
     from host_api.request import guest_request
+    from isolates import CallSpec, UnsupportedLimits, run
 
     program = prepare("javascript", "module.exports = function (cb) { cb(null, 1); };", SMALL)
     with pytest.raises(UnsupportedLimits, match="maximum") as caught:

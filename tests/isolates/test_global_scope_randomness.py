@@ -6,7 +6,7 @@ import orjson
 import pytest
 
 from host_api.request import guest_request
-from isolates import CallSpec, InvalidCode, Limits, run, prepare
+from isolates import CallSpec, InvalidCode, Limits, prepare, run
 from tests.isolates.conftest import run_js
 
 RANDOMNESS = {

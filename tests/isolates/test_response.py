@@ -6,7 +6,7 @@ import orjson
 import pytest
 
 from host_api.request import guest_request
-from isolates import CallSpec, InvalidResponse, Limits, OutputLimitExceeded, run, prepare
+from isolates import CallSpec, InvalidResponse, Limits, OutputLimitExceeded, prepare, run
 from isolates.response import MAX_HEADERS, parse_response
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from host_api.request import guest_request
-from isolates import CallSpec, CpuLimitExceeded, InvalidCode, Limits, MemoryLimitExceeded, run, prepare
+from isolates import CallSpec, CpuLimitExceeded, InvalidCode, Limits, MemoryLimitExceeded, prepare, run
 
 RESPONSE = b'{"ok":true,"result":{"type":"json","value":"hi from wat"}}'
 RESPONSE_WAT = RESPONSE.decode().replace('"', '\\"')
@@ -35,7 +35,7 @@ def test_wat_guest_answers_json_and_logs() -> None:
 
 def test_module_importing_outside_the_abi_is_invalid_code() -> None:
     source = HELLO.replace('(import "wasmtask" "log"', '(import "env" "system"')
-    with pytest.raises(InvalidCode, match="env.system"):
+    with pytest.raises(InvalidCode, match=r"env\.system"):
         prepare("wasm", source, Limits())
 
 
@@ -82,7 +82,7 @@ def test_a_trap_reports_its_cause() -> None:
     from isolates import GuestError
 
     source = HELLO.replace("(call $log (i32.const 1) (i32.const 2048) (i32.const 9))", "unreachable")
-    with pytest.raises(GuestError, match="unreachable. instruction executed"):
+    with pytest.raises(GuestError, match=r"unreachable. instruction executed"):
         run(prepare("wasm", source, Limits()), guest_request(), CallSpec(limits=Limits()))
 
 

@@ -9,14 +9,14 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from gateway.auth import authorize, authorize_admin
+from gateway.deploy_spec import parse_limits
 from gateway.errors import InvalidRequest
 from gateway.http import JSONResponse, parse_json_object, read_body
+from gateway.identity.auth import authorize, authorize_admin
+from gateway.identity.tokens import DEFAULT_TTL_SECONDS, SCOPES, issue
 from gateway.names import check_name
 from gateway.registry import Tenant
 from gateway.service import Gateway
-from gateway.tokens import DEFAULT_TTL_SECONDS, SCOPES, issue
-from gateway.deploy_spec import parse_limits
 
 MAX_ADMIN_BODY_BYTES = 64 * 1024
 TENANT_FIELDS = frozenset({"name", "max_limits", "rate_limit", "concurrency"})
@@ -24,7 +24,8 @@ TOKEN_FIELDS = frozenset({"tenant", "scopes", "expires_in", "limits"})
 
 
 def _gateway(request: Request) -> Gateway:
-    return request.app.state.gateway
+    gateway: Gateway = request.app.state.gateway
+    return gateway
 
 
 async def _admin_body(request: Request, fields: frozenset[str]) -> tuple[Gateway, dict[str, Any]]:
@@ -57,7 +58,7 @@ def tenant_settings(gateway: Gateway, data: dict[str, Any]) -> dict[str, Any]:
 
 async def create_tenant(request: Request) -> Response:
     gateway, data = await _admin_body(request, TENANT_FIELDS)
-    name = check_name(data.get("name"), "tenant name")
+    name = check_name(data.get("name", ""), "tenant name")
     settings = tenant_settings(gateway, data)
     tenant: Tenant = await anyio.to_thread.run_sync(lambda: gateway.registry.create_tenant(name, **settings))
     gateway.forget_tenant(name)
@@ -91,7 +92,7 @@ async def delete_tenant(request: Request) -> Response:
 
 async def issue_token(request: Request) -> Response:
     gateway, data = await _admin_body(request, TOKEN_FIELDS)
-    tenant = check_name(data.get("tenant"), "tenant name")
+    tenant = check_name(data.get("tenant", ""), "tenant name")
     tenant_id = (await gateway.tenant(tenant)).uid  # 404 for an unknown tenant
     scopes = data.get("scopes", list(SCOPES))
     if isinstance(scopes, str):

@@ -1,17 +1,28 @@
-"""The `wasmtask` command line."""
+"""The `wasmtask` command line: the argparse front, one ``cmd_*`` function per command.
+
+The commands that need the server's or the engine's code import it when they
+run (``run``: the toolchains; ``serve``: uvicorn and the app; ``invoke --logs``
+and ``logs``: the call path, Starlette), so ``wasmtask --help`` and the other
+commands do not load it.
+"""
 
 from __future__ import annotations
 
 import argparse
+import base64
+import functools
+import os
 import sys
+from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING, Callable
 
-from isolates.languages import LANGUAGES
+import orjson
+
+from gateway.cli.client import DEFAULT_URL, ApiClient, ApiError
+from gateway.cli.client import path as api_path
+from gateway.config import Settings
+from isolates.languages import LANGUAGES, language_for_file
 from isolates.limits import Limits, parse_duration_ms, parse_size
-
-if TYPE_CHECKING:
-    from gateway.client import ApiClient
 
 
 def _pair(text: str) -> tuple[str, str]:
@@ -39,9 +50,7 @@ def limits_from(args: argparse.Namespace) -> Limits:
 
 
 def cmd_run(args: argparse.Namespace) -> int:
-    import orjson
-
-    from gateway.local_run import run_file
+    from gateway.cli.local_run import run_file  # here, not at the top: start-up time (the toolchains)
 
     body: bytes | None = None
     if args.body is not None:
@@ -68,11 +77,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     )
 
 
-def _client(args: argparse.Namespace, *, admin: bool = False) -> "ApiClient":
-    import os
-
-    from gateway.client import ApiClient
-
+def _client(args: argparse.Namespace, *, admin: bool = False) -> ApiClient:
     if admin:
         token = args.admin_key or os.environ.get("WASMTASK_ADMIN_KEY")
     else:
@@ -81,19 +86,14 @@ def _client(args: argparse.Namespace, *, admin: bool = False) -> "ApiClient":
 
 
 def _print_json(value: object) -> None:
-    import orjson
-
     print(orjson.dumps(value, option=orjson.OPT_INDENT_2).decode())
 
 
 def _api(call: Callable[[argparse.Namespace], int]) -> Callable[[argparse.Namespace], int]:
     """Turn an ApiError into one line on stderr and exit status 1."""
-    import functools
 
     @functools.wraps(call)
     def wrapper(args: argparse.Namespace) -> int:
-        from gateway.client import ApiError
-
         try:
             return call(args)
         except ApiError as error:
@@ -104,8 +104,7 @@ def _api(call: Callable[[argparse.Namespace], int]) -> Callable[[argparse.Namesp
 
 
 def cmd_serve(args: argparse.Namespace) -> int:
-    from gateway.config import Settings
-    from gateway.server import serve
+    from gateway.cli.server import serve  # here, not at the top: start-up time (uvicorn, the app)
 
     settings = Settings.from_env(data_dir=Path(args.data_dir) if args.data_dir else None)
     return serve(settings, args.host, args.port, demo=not args.no_demo)
@@ -113,19 +112,14 @@ def cmd_serve(args: argparse.Namespace) -> int:
 
 @_api
 def cmd_deploy(args: argparse.Namespace) -> int:
-    from gateway.client import path as api_path
-    from gateway.local_run import language_for
-
     source = Path(args.file)
     if not source.exists():
         print(f"error: {source}: no such file", file=sys.stderr)
         return 2
-    language = args.language or language_for(source)
+    language = args.language or language_for_file(source.name)
     code = source.read_bytes()
     body: dict[str, object] = {"language": language}
     if language == "wasm" and code.startswith(b"\0asm"):
-        import base64
-
         body["code_base64"] = base64.b64encode(code).decode()
     else:
         body["code"] = code.decode("utf-8")
@@ -148,8 +142,7 @@ def cmd_deploy(args: argparse.Namespace) -> int:
 
 @_api
 def cmd_invoke(args: argparse.Namespace) -> int:
-    from gateway import call_logs
-    from gateway.client import path as api_path
+    from gateway.calls import logs_header  # here, not at the top: start-up time (the whole call path)
 
     url = api_path("run", args.tenant, args.name) + ("/" + args.path.lstrip("/") if args.path else "")
     headers = dict(args.header or [])
@@ -158,17 +151,17 @@ def cmd_invoke(args: argparse.Namespace) -> int:
         content = Path(args.data[1:]).read_bytes() if args.data.startswith("@") else args.data.encode()
     method = args.method or ("POST" if content is not None else "GET")
     if args.logs:
-        headers[call_logs.LOGS_HEADER] = "1"
+        headers[logs_header.LOGS_HEADER] = "1"
     with _client(args) as client:
         response = client.send(method, url, params=list(args.query or []), headers=headers, content=content)
     if args.include:
         print(f"HTTP {response.status_code}", file=sys.stderr)
         for name, value in response.headers.items():
             print(f"{name}: {value}", file=sys.stderr)
-    if args.logs and call_logs.LOGS_HEADER in response.headers:
-        from gateway.logs import format_record
+    if args.logs and logs_header.LOGS_HEADER in response.headers:
+        from gateway.logs import format_record  # here, not at the top: start-up time (Starlette)
 
-        shown = call_logs.decode(response.headers[call_logs.LOGS_HEADER])
+        shown = logs_header.decode(response.headers[logs_header.LOGS_HEADER])
         for record in shown["records"]:
             print(format_record(record), file=sys.stderr)
         if shown["dropped"]:
@@ -181,8 +174,6 @@ def cmd_invoke(args: argparse.Namespace) -> int:
 
 @_api
 def cmd_functions(args: argparse.Namespace) -> int:
-    from gateway.client import path as api_path
-
     with _client(args) as client:
         if args.action == "list":
             _print_json(client.json("GET", api_path("api", "functions", args.tenant)))
@@ -221,10 +212,7 @@ def cmd_token(args: argparse.Namespace) -> int:
 
 
 def cmd_logs(args: argparse.Namespace) -> int:
-    import os
-
-    from gateway.client import DEFAULT_URL
-    from gateway.logs import follow_logs
+    from gateway.logs import follow_logs  # here, not at the top: start-up time (Starlette)
 
     token = args.token or os.environ.get("WASMTASK_TOKEN") or os.environ.get("WASMTASK_ADMIN_KEY")
     if not token:
@@ -320,7 +308,3 @@ def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     return int(args.handler(args) or 0)
-
-
-if __name__ == "__main__":
-    sys.exit(main())

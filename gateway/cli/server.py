@@ -11,8 +11,8 @@ import uvicorn
 from gateway.app import create_app
 from gateway.config import Settings
 from gateway.errors import Conflict
+from gateway.identity.tokens import SCOPES, issue
 from gateway.service import Gateway
-from gateway.tokens import SCOPES, issue
 
 DEMO_TENANT = "demo"
 DEMO_TOKEN_TTL_SECONDS = 24 * 3600

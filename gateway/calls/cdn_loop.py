@@ -11,7 +11,7 @@ limits of each call.
 
 from __future__ import annotations
 
-from typing import Mapping
+from collections.abc import Mapping
 
 from gateway.errors import LoopDetected
 from host_api.fetch import LOOP_HEADER

@@ -16,12 +16,13 @@ before they get here (host_api.log.SecretMask), as on the live stream.
 from __future__ import annotations
 
 import base64
-from typing import Any, Iterable
+from collections.abc import Iterable
+from typing import Any
 
 import orjson
 from starlette.requests import Request
 
-from gateway.auth import authorize, check_tenant
+from gateway.identity.auth import authorize, check_tenant
 from gateway.registry import Tenant
 from gateway.service import Gateway
 from host_api.log import LogRecord
@@ -85,7 +86,8 @@ def _shortened(record: LogRecord, room: int) -> bytes:
 
 
 def decode(value: str) -> dict[str, Any]:
-    return orjson.loads(base64.urlsafe_b64decode(value.encode("ascii")))
+    decoded: dict[str, Any] = orjson.loads(base64.urlsafe_b64decode(value.encode("ascii")))
+    return decoded
 
 
 def header_for_error(request: Request, error: IsolateError) -> dict[str, str]:

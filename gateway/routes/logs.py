@@ -6,7 +6,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from gateway.auth import authorize
+from gateway.identity.auth import authorize
 from gateway.names import check_name
 from gateway.service import Gateway
 

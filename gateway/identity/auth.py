@@ -3,14 +3,14 @@
 from __future__ import annotations
 
 import hmac
+from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Mapping
 
 from starlette.datastructures import Headers
 
 from gateway.errors import Forbidden, Unauthorized
+from gateway.identity.tokens import SCOPES, verify
 from gateway.registry import Tenant
-from gateway.tokens import SCOPES, verify
 from isolates.limits import Limits
 
 CHALLENGE = {"www-authenticate": 'Bearer realm="wasmtask"'}
@@ -24,7 +24,7 @@ class Principal:
     tenant: str | None
     scopes: frozenset[str]
     limits: Limits | None = None
-    tenant_id: str | None = None  # the identity the token was issued for (gateway/tokens.py)
+    tenant_id: str | None = None  # the identity the token was issued for (tokens.py)
     issued_at: int = 0
 
 

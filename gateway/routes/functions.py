@@ -9,10 +9,10 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from gateway.auth import authorize
 from gateway.deploy_spec import allowed_hosts, auth_mode, read_code_request, string_map
 from gateway.errors import MethodNotAllowed, NotFound
 from gateway.http import JSONResponse, media_type, read_body
+from gateway.identity.auth import authorize
 from gateway.names import check_name
 from gateway.registry import DeploySpec, Tenant
 from gateway.service import API_BUCKET, Gateway
@@ -63,19 +63,20 @@ async def deploy(request: Request) -> Response:
     gateway.metrics.deploys.labels("ok").inc()
     version = deployed.version
     details = program.details
-    for record in details.get("init_logs", []):  # console output of the top-level code
+    init_logs: list[dict[str, object]] = details.get("init_logs", [])  # type: ignore[assignment]  # a JSON list
+    for record in init_logs:  # console output of the top-level code
         gateway.logs.publish(tenant.name, {**record, "tenant": tenant.name, "function": name,
                                            "version": version.version_id})
     gateway.logs.publish(tenant.name, _deploy_event(tenant, name, version.version_id, "info", "deployed",
                                                     code="ok", prepare_ms=prepare_ms))
-    deploy_info = {"prepare_ms": prepare_ms}
+    deploy_info: dict[str, object] = {"prepare_ms": prepare_ms}
     for key in ("init_fuel", "snapshot_bytes"):
         if key in details:
             deploy_info[key] = details[key]
     return JSONResponse({**version.metadata(), "deploy": deploy_info}, headers=decision.headers())
 
 
-def _deploy_event(tenant: Tenant, name: str, version: str, level: str, msg: str, **fields: object) -> dict:
+def _deploy_event(tenant: Tenant, name: str, version: str, level: str, msg: str, **fields: object) -> dict[str, object]:
     return {"time": time.time(), "level": level, "msg": msg, "tenant": tenant.name, "function": name,
             "version": version, "event": "deploy", **fields}
 

@@ -15,11 +15,11 @@ from __future__ import annotations
 import base64
 import binascii
 import re
-from typing import Iterable
+from collections.abc import Iterable
 
 import jwt
 
-from gateway.tokens import ALGORITHM
+from gateway.identity.tokens import ALGORITHM
 
 # a JWT: three base64url parts; ours start with '{"' encoded ("eyJ")
 _JWT = re.compile(r"eyJ[A-Za-z0-9_-]*\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import sys
 from pathlib import Path
 from typing import Any, TextIO
@@ -10,9 +11,10 @@ import orjson
 
 from host_api.log import LogRecord
 from host_api.request import guest_request
-from toolchains import Toolchains
 from isolates import CallSpec, IsolateError, Limits, prepare, run
 from isolates.languages import language_for_file
+from toolchains import Toolchains
+
 
 def language_for(path: Path) -> str:
     return language_for_file(path.name)
@@ -69,5 +71,5 @@ def render(result: Any) -> Any:
     try:
         body = result.body.decode("utf-8")
     except UnicodeDecodeError:
-        body = {"base64": __import__("base64").b64encode(result.body).decode()}
+        body = {"base64": base64.b64encode(result.body).decode()}
     return {"status": result.status, "headers": dict(result.headers), "body": body}

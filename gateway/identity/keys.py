@@ -4,14 +4,13 @@ from __future__ import annotations
 
 import os
 import secrets
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable
 
 from cryptography.fernet import Fernet
 
 from gateway.config import Settings
-
 
 MIN_SECRET_CHARS = 16
 

@@ -10,7 +10,7 @@ import orjson
 import pytest
 
 from gateway.errors import InvalidRequest, Unauthorized
-from gateway.tokens import issue, verify
+from gateway.identity.tokens import issue, verify
 
 SECRET = "server-secret-for-tests-" + "0123456789abcdef" * 4
 

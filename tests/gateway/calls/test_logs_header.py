@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from gateway import call_logs
+from gateway.calls import logs_header
 from tests.gateway.support import Api, error_code
 
 LOGGING = "module.exports = function (ctx, cb) { console.log('hello', ctx.query.n); console.warn('careful'); cb(null, 'done'); };"
@@ -13,7 +13,7 @@ def test_an_edge_call_returns_its_logs_when_asked_with_a_logs_token(api: Api, te
     api.deployed(tenant, "talk", LOGGING, token)
     response = api.http.get(f"/run/{tenant}/talk", params={"n": "7"}, headers={**token, "x-wasmtask-logs": "1"})
     assert response.status_code == 200
-    shown = call_logs.decode(response.headers["x-wasmtask-logs"])
+    shown = logs_header.decode(response.headers["x-wasmtask-logs"])
     assert [(r["level"], r["msg"]) for r in shown["records"]] == [("info", "hello 7"), ("warn", "careful")]
     assert shown["dropped"] == 0
     assert all(r["tenant"] == tenant and r["function"] == "talk" for r in shown["records"])
@@ -39,7 +39,7 @@ def test_a_failed_call_still_returns_its_logs(api: Api, tenant: str, token: dict
     response = api.http.post(f"/api/run/{tenant}", content=FAILING,
                              headers={**token, "content-type": "text/javascript", "x-wasmtask-logs": "1"})
     assert error_code(response) == "guest_error"
-    shown = call_logs.decode(response.headers["x-wasmtask-logs"])
+    shown = logs_header.decode(response.headers["x-wasmtask-logs"])
     assert [r["msg"] for r in shown["records"]] == ["about to fail"]
 
 
@@ -59,7 +59,7 @@ def test_secrets_are_masked_in_the_logs_header_and_the_error(api: Api, tenant: s
 
     assert error_code(response) == "guest_error"
     assert SECRET not in response.text and SECRET[:8] not in response.text
-    shown = call_logs.decode(response.headers["x-wasmtask-logs"])
+    shown = logs_header.decode(response.headers["x-wasmtask-logs"])
     assert shown["records"][0]["msg"] == "key is [secret]"
     assert all(SECRET[:8] not in record["msg"] for record in shown["records"])
 
@@ -73,8 +73,8 @@ def test_the_logs_header_is_bounded_and_says_what_it_left_out(api: Api, tenant: 
 
     assert response.status_code == 200
     header = response.headers["x-wasmtask-logs"]
-    assert len(header) <= call_logs.MAX_HEADER_BYTES
-    shown = call_logs.decode(header)
+    assert len(header) <= logs_header.MAX_HEADER_BYTES
+    shown = logs_header.decode(header)
     assert shown["records"][0]["msg"].startswith("line 0 ")
     assert shown["omitted"] > 0 and len(shown["records"]) + shown["omitted"] + shown["dropped"] == 400
 
@@ -82,7 +82,7 @@ def test_the_logs_header_is_bounded_and_says_what_it_left_out(api: Api, tenant: 
 def test_one_huge_line_is_cut_to_fit() -> None:
     from host_api.log import LogRecord
 
-    header = call_logs.encode([LogRecord(1.0, "info", "z" * 100_000)], 0)
-    shown = call_logs.decode(header)
-    assert len(header) <= call_logs.MAX_HEADER_BYTES
+    header = logs_header.encode([LogRecord(1.0, "info", "z" * 100_000)], 0)
+    shown = logs_header.decode(header)
+    assert len(header) <= logs_header.MAX_HEADER_BYTES
     assert shown["records"][0]["msg"].endswith("[truncated]") and "omitted" not in shown

@@ -37,7 +37,7 @@ class ApiClient:
         self.token = token
         self.http = httpx.Client(base_url=self.url, timeout=timeout, trust_env=False)
 
-    def __enter__(self) -> "ApiClient":
+    def __enter__(self) -> ApiClient:
         return self
 
     def __exit__(self, *exc_info: object) -> None:

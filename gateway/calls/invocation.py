@@ -1,30 +1,38 @@
 """The hot path, gateway side: one call of a program, with logs, events, metrics, and the HTTP response.
 
 Steps (DESIGN.md, "The request path"): the route has authenticated,
-rate-limited and found the program; here we take a tenant slot and a server
-slot (``Admission``), hand the call to ``isolates.run`` (one ``CallSpec``:
+rate-limited and found the program (flow.py); here we take a tenant slot and a
+server slot (``Admission``), hand the call to ``isolates.run`` (one ``CallSpec``:
 limits, allow-list, secrets to mask, the tenant's live log as the sink) on a
-worker thread or, when short, inline (gateway/inline.py), publish its
-start/end events to the tenant's live log, and turn the result into a response. Errors propagate as ``IsolateError`` and are
-rendered by the one error handler (gateway/app.py).
+worker thread or, when short, inline (gateway/inline.py), publish its start/end
+events to the tenant's live log, and turn the result into a response. Errors
+propagate as ``IsolateError`` and are rendered by the one error handler (gateway/app.py).
 """
 
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, Callable
+from typing import Any
 
 from starlette.responses import Response
 
-from gateway.credentials import CredentialFilter
 from gateway.http import JSONResponse, request_id
+from gateway.identity.credentials import CredentialFilter
 from gateway.inline import attempt_inline
 from gateway.registry import Tenant
 from gateway.service import API_BUCKET, EDGE_BUCKET, Gateway, admission_key
 from host_api.log import LogRecord
 from host_api.request import guest_request
 from isolates import CallSpec, ComponentProgram, InvokeResult, IsolateError, Limits, ModuleProgram, Program, run
+
+
+def bucket_for(kind: str) -> str:
+    """The tenant's rate bucket and concurrency gate a call of ``kind`` counts against: public
+    edge calls their own, ad-hoc runs the tenant's API one (gateway/service.py)."""
+    return EDGE_BUCKET if kind == "edge" else API_BUCKET
+
 
 @dataclass(frozen=True)
 class CallTarget:
@@ -36,7 +44,7 @@ class CallTarget:
     version: str = ""
     allowed_hosts: tuple[str, ...] = ()
     secrets: dict[str, str] = field(default_factory=dict, repr=False)
-    cdn_loop: str = ""  # what the call's fetches send as CDN-Loop (gateway/call_depth.py)
+    cdn_loop: str = ""  # what the call's fetches send as CDN-Loop (cdn_loop.py)
 
 
 async def call(
@@ -80,8 +88,8 @@ async def call(
             if result is None:
                 gateway.inline.mark_slow(inline_key)
         if result is None:
-            bucket = EDGE_BUCKET if target.kind == "edge" else API_BUCKET
-            result = await gateway.admission.run(admission_key(tenant, bucket), tenant.concurrency, work)
+            result = await gateway.admission.run(admission_key(tenant, bucket_for(target.kind)), tenant.concurrency,
+                                                 work)
     except IsolateError as error:
         duration = time.perf_counter() - started
         metrics.invocations.labels(target.kind, error.code).inc()
@@ -135,7 +143,7 @@ def guest_request_from(
     """The request JSON a guest gets (guest_sdk/ABI.md) for a Starlette ``request``.
 
     Every header carrying a platform credential is removed, and every Authorization
-    header when the gateway consumed it (gateway/credentials.py).
+    header when the gateway consumed it (gateway/identity/credentials.py).
     """
     headers = credentials.guest_headers(request.headers.items(), authorization_consumed=authorization_consumed)
     return guest_request(

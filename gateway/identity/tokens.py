@@ -7,7 +7,7 @@ A token names its tenant twice: ``ten`` (the name, checked before the tenant is
 looked up, so a foreign token learns nothing) and ``tid`` (the tenant's
 identity, a random id the registry gives each tenant at creation). A token is
 valid only for the tenant it was issued for: delete ``t`` and create a new
-``t``, and the old tokens fail (``gateway.auth.check_tenant``). Tokens issued
+``t``, and the old tokens fail (``auth.check_tenant``). Tokens issued
 before ``tid`` existed carry none; they are held to their ``iat``, which must
 not be older than the tenant.
 """
@@ -21,9 +21,9 @@ from typing import Any
 
 import jwt
 
+from gateway.deploy_spec import parse_limits
 from gateway.errors import InvalidRequest, Unauthorized
 from gateway.names import check_name
-from gateway.deploy_spec import parse_limits
 from isolates.limits import UNBOUNDED, Limits
 
 ALGORITHM = "HS256"

@@ -9,8 +9,8 @@ from urllib.parse import urlsplit
 import orjson
 import pytest
 
-from gateway.credentials import CredentialFilter
-from gateway.tokens import issue
+from gateway.identity.credentials import CredentialFilter
+from gateway.identity.tokens import issue
 from tests.gateway.support import ADMIN_KEY, Api
 
 SECRET = "jwt-secret-for-the-filter-tests-0123456789"

@@ -1,0 +1,51 @@
+"""The shared token bucket, against a real redis-server."""
+
+from __future__ import annotations
+
+import asyncio
+
+from redis.asyncio import Redis
+
+from gateway.coordination import RedisRateLimiter
+from gateway.coordination.redis_server import PrivateRedis
+
+
+def test_a_burst_is_exact_across_limiters_sharing_redis(redis_server: PrivateRedis) -> None:
+    async def scenario() -> list[bool]:
+        clients = [Redis.from_url(redis_server.url) for _ in range(3)]  # three workers
+        limiters = [RedisRateLimiter(client, workers=3) for client in clients]
+        takes = [limiters[i % 3].take(("acme", "edge"), 0.001, 10) for i in range(30)]
+        decisions = await asyncio.gather(*takes)
+        for client in clients:
+            await client.aclose()
+        return [d.allowed for d in decisions]
+
+    allowed = asyncio.run(scenario())
+    assert allowed.count(True) == 10
+
+
+def test_headers_count_down_and_refuse_with_retry_after(redis_server: PrivateRedis) -> None:
+    async def scenario() -> list:
+        client = Redis.from_url(redis_server.url)
+        limiter = RedisRateLimiter(client)
+        decisions = [await limiter.take(("acme", "api"), 0.5, 2) for _ in range(3)]
+        await client.aclose()
+        return decisions
+
+    first, second, refused = asyncio.run(scenario())
+    assert (first.remaining, second.remaining) == (1, 0)
+    assert not refused.allowed and refused.headers()["retry-after"] == "2"
+
+
+def test_without_redis_a_worker_keeps_its_share(redis_server: PrivateRedis) -> None:
+    async def scenario() -> tuple[list[bool], int]:
+        client = Redis.from_url(redis_server.url)
+        limiter = RedisRateLimiter(client, workers=2, timeout_seconds=0.2)
+        redis_server.stop()
+        allowed = [(await limiter.take(("acme", "edge"), 0.001, 10)).allowed for _ in range(8)]
+        await client.aclose()
+        return allowed, limiter.fallbacks
+
+    allowed, fallbacks = asyncio.run(scenario())
+    assert allowed.count(True) == 5  # half of the burst: this worker's share
+    assert fallbacks == 8
