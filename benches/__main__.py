@@ -17,12 +17,13 @@ from typing import NoReturn
 
 import httpx
 
-from benches import inprocess, machine, peers, plots, report, wrk
-from benches.gateway_server import GatewayUnavailable, GatewayUnderTest, settings as gateway_settings, uvicorn_call
+from benches import inprocess, machine, micro, peers, plots, report, wrk
+from benches.gateway_server import GatewayUnavailable, GatewayUnderTest, uvicorn_call
+from benches.gateway_server import settings as gateway_settings
 from benches.processes import ServerFailed
 from benches.wrk import LoadResult
 
-SCENARIOS = ("inprocess", "http", "deploy", "peers")
+SCENARIOS = ("inprocess", "micro", "http", "deploy", "peers")
 CONCURRENCIES = (1, 8, 64)
 DEFAULT_OUT = Path(__file__).parent / "results"
 
@@ -37,10 +38,12 @@ class Plan:
     warmup_s: int  # wrk, per system, at WARMUP_CONCURRENCY, before the measured runs
     inprocess_calls: int  # per in-process scenario (after inprocess.measure's own 200 warm-up calls)
     deploys: int  # cold deploys per deploy scenario
+    micro_scale: float  # benches.micro: each claim's default repetitions times this
 
 
-FULL = Plan(duration_s=3, rounds=3, slow_duration_s=5, warmup_s=2, inprocess_calls=1000, deploys=5)
-QUICK = Plan(duration_s=2, rounds=1, slow_duration_s=2, warmup_s=1, inprocess_calls=200, deploys=3)
+FULL = Plan(duration_s=3, rounds=3, slow_duration_s=5, warmup_s=2, inprocess_calls=1000, deploys=5, micro_scale=1.0)
+QUICK = Plan(duration_s=2, rounds=1, slow_duration_s=2, warmup_s=1, inprocess_calls=200, deploys=3,
+             micro_scale=0.25)
 WARMUP_CONCURRENCY = 8
 # Orders of magnitude slower than the rest: measured once per concurrency, not in every round.
 SLOW_SYSTEMS = frozenset({"node-spawn"})
@@ -79,6 +82,17 @@ def run_inprocess(plan: Plan, results: report.Results) -> None:
         results.inprocess = inprocess.run(calls=plan.inprocess_calls)
     except Exception as error:  # a broken runtime must not hide the HTTP results; the reason is reported
         results.skipped["inprocess"] = f"{type(error).__name__}: {error}"
+
+
+def run_micro(plan: Plan, results: report.Results) -> None:
+    say(f"micro: {len(micro.CLAIMS)} claims, each slow path beside its fast path")
+    try:
+        measured = micro.measure(scale=plan.micro_scale, say=say)
+    except Exception as error:  # as for inprocess: the other scenarios still run, the reason is reported
+        results.skipped["micro"] = f"{type(error).__name__}: {error}"
+        return
+    results.micro = measured.claims
+    results.skipped.update({f"micro {name}": reason for name, reason in measured.skipped.items()})
 
 
 def start_gateway(stack: contextlib.ExitStack, work_dir: Path, plan: Plan, only: tuple[str, ...],
@@ -164,7 +178,7 @@ def main(argv: list[str] | None = None) -> int:
     load_before = tuple(round(value, 2) for value in os.getloadavg())
     busy_before = machine.busy_fraction(1.0)
     results = report.Results(
-        started=datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
+        started=datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds"),
         machine={},
         conditions={
             "mode": "quick" if args.quick else "full",
@@ -175,6 +189,8 @@ def main(argv: list[str] | None = None) -> int:
     try:
         if "inprocess" in args.only:
             run_inprocess(plan, results)
+        if "micro" in args.only:
+            run_micro(plan, results)
         http_wanted = [s for s in ("http", "peers") if s in args.only]
         wrk_path: str | None = None
         if http_wanted:

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
+from typing import Any
 
-from benches import inprocess
+from benches import inprocess, micro
 from benches.gateway_server import DeployResult
 from benches.peers import LABELS
 from benches.wrk import LoadResult
@@ -25,6 +26,7 @@ class Results:
     inprocess: list[inprocess.InProcessRow] = field(default_factory=list)
     load: list[LoadResult] = field(default_factory=list)
     deploy: list[DeployResult] = field(default_factory=list)
+    micro: list[micro.Claim] = field(default_factory=list)
     skipped: dict[str, str] = field(default_factory=dict)  # system or scenario -> reason
 
     def to_dict(self) -> dict[str, object]:
@@ -35,20 +37,23 @@ class Results:
             "inprocess": [vars(row) for row in self.inprocess],
             "load": [result.to_dict() for result in self.load],
             "deploy": [result.to_dict() for result in self.deploy],
+            "micro": [asdict(claim) for claim in self.micro],
             "skipped": self.skipped,
             "ratios": {baseline: {str(c): r for c, r in by_c.items()} for baseline, by_c in ratios(self.load).items()},
         }
 
     @classmethod
-    def from_dict(cls, data: dict[str, object]) -> "Results":
+    def from_dict(cls, data: dict[str, Any]) -> Results:
+        """The inverse of ``to_dict`` (``data`` as read back from latest.json)."""
         return cls(
             started=str(data["started"]),
-            machine=dict(data["machine"]),  # type: ignore[call-overload]
-            conditions=dict(data["conditions"]),  # type: ignore[call-overload]
-            inprocess=[inprocess.InProcessRow(**row) for row in data.get("inprocess", [])],  # type: ignore[union-attr]
-            load=[LoadResult.from_dict(row) for row in data.get("load", [])],  # type: ignore[union-attr]
-            deploy=[DeployResult.from_dict(row) for row in data.get("deploy", [])],  # type: ignore[union-attr]
-            skipped=dict(data.get("skipped", {})),  # type: ignore[call-overload]
+            machine=dict(data["machine"]),
+            conditions=dict(data["conditions"]),
+            inprocess=[inprocess.InProcessRow(**row) for row in data.get("inprocess", [])],
+            load=[LoadResult.from_dict(row) for row in data.get("load", [])],
+            deploy=[DeployResult.from_dict(row) for row in data.get("deploy", [])],
+            micro=[micro.Claim.from_dict(row) for row in data.get("micro", [])],
+            skipped=dict(data.get("skipped", {})),
         )
 
 
@@ -153,7 +158,7 @@ def deploy_table(deploys: list[DeployResult]) -> str:
         if not result.timings:
             continue
 
-        def cell(name: str) -> str:
+        def cell(name: str, result: DeployResult = result) -> str:
             value = result.median(name)
             return "—" if value is None else _number(value)
 
@@ -202,6 +207,9 @@ def markdown(results: Results) -> str:
     if results.inprocess:
         out += ["", "## In-process cost per call by phase (fresh Store per call, no HTTP; medians, µs)", "",
                 inprocess.markdown(results.inprocess)]
+    if results.micro:
+        out += ["", "## Why the hot path is shaped this way (`python -m benches.micro`; medians)", "",
+                micro.markdown(micro.MicroResults(results.micro))]
     if results.skipped:
         out += ["", "## Skipped", ""]
         for name, reason in results.skipped.items():

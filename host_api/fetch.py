@@ -134,7 +134,8 @@ def _ignore_log(level: str, message: str) -> None:
 
 @functools.cache
 def default_ssl_context() -> ssl.SSLContext:
-    """certifi's roots, built once per process (loading them costs milliseconds)."""
+    """certifi's roots, loaded once per process, not per fetch (what loading them costs:
+    benches/README.md, "Why the hot path is shaped this way")."""
     return httpx.create_ssl_context(trust_env=False)
 
 

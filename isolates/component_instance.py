@@ -1,8 +1,9 @@
 """A component's Store and instance for one call: create, ``start``, ``handle``, ``close``.
 
-Measured here (wasmtime 50, a Python hello-world): a call costs ~0.6 ms to
-instantiate (wasmtime-py has no component InstancePre) plus ~0.9 ms in
-``handle``; ``post_return`` must follow each call.
+Every call instantiates the whole component afresh (wasmtime-py has no component
+InstancePre), then runs ``handle``; ``post_return`` must follow each call. What
+the two phases cost beside a JS call: benches/README.md, "Why the hot path is
+shaped this way" (``python -m benches.micro``).
 """
 
 from __future__ import annotations

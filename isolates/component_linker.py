@@ -2,8 +2,9 @@
 
 Not wasmtime's WASI p2 (``Linker.add_wasip2``): its blocking calls (poll, a
 clock's subscribe, blocking stream reads) run on the host, where the epoch
-deadline cannot interrupt them. Measured: time.sleep(5) under a 1 s deadline
-held the thread 5 s. So a component gets exactly what the capabilities
+deadline cannot interrupt them: a guest that sleeps past its deadline holds the
+thread for the whole sleep (shown in benches/README.md, "Why the hot path is
+shaped this way"). So a component gets exactly what the capabilities
 provide, and every other import traps when called
 (``define_unknown_imports_as_traps``): no files, sockets, stdio, sleeping or polling.
 """

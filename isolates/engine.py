@@ -21,11 +21,12 @@ MAX_WASM_STACK_BYTES = 2 * 1024 * 1024
 class PoolingSettings:
     """The pooling instance allocator: pre-reserved slots, reused per call.
 
-    Measured here (hello-world, fresh Store per call): instantiation roughly
-    halves, and ``keep_resident_bytes`` keeps a slot's pages mapped between
-    calls, so a snapshot's first-touch page faults (~115 us a call) are paid
-    once per slot instead of once per call. Each memory slot reserves about
-    4 GiB of virtual address space (not memory).
+    Slots are reserved once, so instantiating maps no fresh memory per call;
+    ``keep_resident_bytes`` keeps that much of a slot's memory mapped between
+    calls, so a snapshot's copy-on-write pages are not faulted in again on
+    every call. Both beside their alternative: benches/README.md, "Why the hot
+    path is shaped this way" (``python -m benches.micro``). Each memory slot
+    reserves about 4 GiB of virtual address space (not memory).
     """
 
     memories: int = 256  # calls in flight at once (each call has one memory)

@@ -1,9 +1,10 @@
 """Turning user code into a Program: per language, validated and compiled at deploy time.
 
-Measured here (wasmtime 50, a Python hello-world component): compiling the
-~19 MB component takes ~5-8 s, so its compiled form is cached on disk
-(``Component.serialize``, ~41 MB, keyed by the build's key and the engine's
-settings) and loaded with ``deserialize_file`` (mmap, a few ms).
+A Python component carries the CPython interpreter, and Cranelift takes seconds
+to compile it, so its compiled form is cached on disk (``Component.serialize``,
+keyed by the build's key and the engine's settings) and loaded with
+``deserialize_file`` (an mmap). Both, with the component's sizes:
+benches/README.md, "Why the hot path is shaped this way" (``python -m benches.micro``).
 """
 
 from __future__ import annotations

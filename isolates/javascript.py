@@ -60,10 +60,12 @@ class JavaScriptRuntime:
         if not isinstance(memory_type, wasmtime.MemoryType):
             raise RuntimeError("jsrt.wasm's env.memory import is not a memory")
         min_pages = memory_type.limits.min
-        initial_image = cache.load(data_module(data_segments(wasm), min_pages=min_pages))
-        # The base snapshot: runtime started and prelude evaluated, no user code yet.
-        # Every program starts from it (measured: 28 M fuel, ~5 ms, saved per one-off run).
-        start = ModuleProgram(language="javascript", code=self.code, image=initial_image,
+        # The runtime's own data, before it ran: what a program would start from without a base snapshot.
+        self.initial_image = cache.load(data_module(data_segments(wasm), min_pages=min_pages))
+        # The base snapshot: runtime started and prelude evaluated, no user code yet. Every
+        # program starts from it, so no call pays for starting the runtime again (what that
+        # saves a one-off run: benches/README.md, "Why the hot path is shaped this way").
+        start = ModuleProgram(language="javascript", code=self.code, image=self.initial_image,
                         init_config=b"{}", run_initialize=True)
         self.base_image, self.base_details = self._snapshot(start, BASE_LIMITS)
 

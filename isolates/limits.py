@@ -14,8 +14,9 @@ class Limits:
     """What one invocation may use. Every field names its unit.
 
     fuel
-        wasmtime fuel units (about one per simple Wasm instruction). A JS
-        hello-world costs ~0.15 M with a snapshot, ~2.3 M without.
+        wasmtime fuel units (about one per simple Wasm instruction). What a JS
+        hello-world uses with and without a snapshot: benches/README.md, "Why
+        the hot path is shaped this way".
     memory_bytes
         the guest's linear memory cap, in bytes (rounded down to 64 KiB pages).
     wall_clock_ms

@@ -20,7 +20,8 @@ def default_cache_dir() -> Path:
 
 
 class ModuleCache:
-    """Compile once, then load with ``Module.deserialize_file`` (mmap, ~0.15 ms)."""
+    """Compile once, then load with ``Module.deserialize_file`` (an mmap; both measured in
+    benches/README.md, "Why the hot path is shaped this way")."""
 
     def __init__(self, engine: Engine, directory: Path | None = None) -> None:
         self.engine = engine

@@ -1,10 +1,13 @@
 """The core-module Linker: every capability's ``ModuleFunction`` as a raw host function.
 
-Measured here: a host call through wasmtime-py's ``define_func`` trampoline
-costs ~9-13 us; through a raw unchecked callback ~2-3 us (a host call happens
-on every console line and every clock read). One set of ctypes callbacks
-serves the whole process; each thread has its own Linker, because each call
-redefines ``env.memory`` in it (a snapshot's memory).
+Why raw callbacks: wasmtime-py's ``define_func`` trampoline wraps the caller and
+converts every argument and result through a ``Val`` on each host call, and a
+host call happens on every console line and every clock read; an unchecked
+callback reads and writes the raw values. The two side by side:
+benches/README.md, "Why the hot path is shaped this way" (``python -m benches.micro``).
+
+One set of ctypes callbacks serves the whole process; each thread has its own
+Linker, because each call redefines ``env.memory`` in it (a snapshot's memory).
 """
 
 from __future__ import annotations

@@ -7,8 +7,10 @@
   pointer. Measured: an exhausted-fuel call gives OUT_OF_FUEL.
 - ``add_bytes_func``: a host function returning ``list<u8>`` through a raw
   callback. Through ``LinkerInstance.add_func`` wasmtime-py converts a list
-  element by element (CPython asks for 2,496 random bytes per call: ~2.3 ms of
-  a ~3.2 ms hello call); here the list is laid out with one memmove (~0.05 ms).
+  element by element, and CPython asks for random bytes every time it starts,
+  that is on every call; here the list is laid out with one memmove. A Python
+  hello call both ways: benches/README.md, "Why the hot path is shaped this way"
+  (``python -m benches.micro``).
 """
 
 from __future__ import annotations

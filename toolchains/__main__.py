@@ -2,7 +2,8 @@
 
 Exits non-zero when a toolchain is missing or an example does not build, so
 `make toolchains` (and CI) fail loudly. Building the examples also warms the
-compilers' own caches (zig's wasi-libc takes ~45 s the first time); the builds
+compilers' own caches (zig builds wasi-libc on its first use: see benches/README.md,
+"Why the hot path is shaped this way", for how long); the builds
 are cached in build/toolchains/examples, so a second run takes a second.
 """
 

@@ -32,7 +32,8 @@ def componentize_version() -> str:
 class PythonToolchain(Toolchain):
     language = "python"
     source_name = "guest_function.py"
-    # about 10 s and 400 MB here; it runs wasmtime, which reserves address space by the GiB
+    # componentize-py runs wasmtime, which reserves address space by the GiB. Its build time and peak
+    # memory: benches/README.md, "Why the hot path is shaped this way" (`python -m benches.micro --toolchains`).
     limits = BuildLimits(timeout_s=120.0, memory_bytes=2 << 30, address_space_bytes=64 << 30)
 
     def missing(self) -> str | None:

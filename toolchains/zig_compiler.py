@@ -28,7 +28,7 @@ def zig_version() -> str:
 
 
 def zig_global_cache() -> Path:
-    """Where zig keeps what it builds once (wasi-libc: ~45 s the first time): builds write there."""
+    """Where zig keeps what it builds once (wasi-libc, on its first use): builds write there."""
     if os.environ.get("ZIG_GLOBAL_CACHE_DIR"):
         return Path(os.environ["ZIG_GLOBAL_CACHE_DIR"])
     return Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "zig"
