@@ -14,7 +14,7 @@ calls/         a call from the route to the response: the one flow of edge calls
 identity/      who is calling (admin key, tenant tokens), and credentials a guest never sees
 logs/          live per-tenant logs: the hub, server-sent events, the follower
 cli/           the ``wasmtask`` command line
-registry.py, programs.py, names.py, deploy_spec.py, secret_box.py   tenants and functions at rest
+registry/, programs.py, names.py, deploy_spec.py, secret_box.py     tenants and functions at rest
 admission.py, ratelimit.py, inline.py                               fair limits; where a call runs
 
 Imports go one way: cli -> app -> routes -> calls -> service -> identity, logs,

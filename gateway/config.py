@@ -58,6 +58,13 @@ class Settings:
     queue_timeout_ms        WASMTASK_QUEUE_TIMEOUT_MS: how long a call waits for a slot (ms).
     queue_depth             WASMTASK_QUEUE_DEPTH: calls a tenant may have waiting for a slot.
     cache_size              WASMTASK_CACHE_SIZE: deployed programs kept compiled in memory.
+    database_url            WASMTASK_DATABASE_URL: ``postgresql://...``, the registry on PostgreSQL
+                            (several hosts); unset: SQLite in ``data_dir`` (gateway/registry).
+    redis_url               WASMTASK_REDIS_URL: Redis for what the workers share (rate limits,
+                            live logs); unset: in memory, one worker (gateway/coordination).
+    workers                 WASMTASK_WORKERS: gateway processes on this host (an int, or
+                            "auto": one per CPU). Set by ``wasmtask serve --workers`` for each
+                            worker, which uses it for its share of a tenant's concurrency.
     access_log              WASMTASK_ACCESS_LOG=1: uvicorn's access log line per request
                             (off by default: a line per call costs ~2% of a hello-world call,
                             and each call's start/end events are on the tenant's log stream).
@@ -76,6 +83,9 @@ class Settings:
     queue_timeout_ms: int = 1_000
     queue_depth: int = 16
     cache_size: int = 256
+    database_url: str | None = None
+    redis_url: str | None = None
+    workers: int = 1
     access_log: bool = False
     function_limits: Limits = Limits()
     tenant: TenantDefaults = TenantDefaults()
@@ -108,6 +118,12 @@ class Settings:
         ):
             if env.get(variable):
                 values[name] = int(env[variable])
+        if env.get("WASMTASK_DATABASE_URL"):
+            values["database_url"] = env["WASMTASK_DATABASE_URL"]
+        if env.get("WASMTASK_REDIS_URL"):
+            values["redis_url"] = env["WASMTASK_REDIS_URL"]
+        if env.get("WASMTASK_WORKERS"):
+            values["workers"] = parse_workers(env["WASMTASK_WORKERS"])
         if env.get("WASMTASK_ACCESS_LOG"):
             values["access_log"] = env["WASMTASK_ACCESS_LOG"].lower() in ("1", "true", "yes", "on")
         tenant = TenantDefaults()
@@ -122,3 +138,13 @@ class Settings:
             values["tenant"] = TenantDefaults(**{**tenant.__dict__, **tenant_values})
         values.update({k: v for k, v in overrides.items() if v is not None})
         return cls(**values)  # type: ignore[arg-type]
+
+
+def parse_workers(text: str) -> int:
+    """``WASMTASK_WORKERS`` / ``--workers``: a positive integer, or "auto" (one per CPU)."""
+    if text.strip().lower() == "auto":
+        return max(1, len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1)
+    value = int(text)
+    if value < 1:
+        raise ValueError("workers must be at least 1")
+    return value

@@ -15,6 +15,7 @@
         ├── ConcurrencyLimited          concurrency_limit
         ├── TooManyLogStreams           too_many_log_streams
         ├── RuntimeUnavailable          runtime_unavailable
+        ├── RegistryUnavailable         registry_unavailable
         ├── LoopDetected                loop_detected
         └── InternalError               internal_error
 
@@ -44,6 +45,9 @@ from host_api.errors import CodedError
 #                    on a 204/304); the function is the upstream that answered badly.
 #   loop_detected 508  "Loop Detected" (RFC 5842): the request passed through too many
 #                    wasmtask functions calling each other (gateway/calls/cdn_loop.py).
+#   registry_unavailable 503  the registry's database (PostgreSQL, or a SQLite file locked
+#                    too long) did not answer in time; deployed functions cached in memory
+#                    are still served.
 STATUS_BY_CODE: dict[str, int] = {
     "invalid_request": 400,
     "invalid_code": 400,
@@ -64,6 +68,7 @@ STATUS_BY_CODE: dict[str, int] = {
     "invalid_response": 502,
     "overloaded": 503,
     "runtime_unavailable": 503,
+    "registry_unavailable": 503,
     "timeout": 504,
     "memory_limit": 507,
     "cpu_limit": 508,
@@ -168,6 +173,12 @@ class RuntimeUnavailable(GatewayError):
     code = "runtime_unavailable"
 
 
+class RegistryUnavailable(GatewayError):
+    """The registry's database is unreachable or did not answer in time (gateway/registry)."""
+
+    code = "registry_unavailable"
+
+
 class LoopDetected(GatewayError):
     """The request already passed through the most wasmtask functions a chain may have."""
 
@@ -193,6 +204,7 @@ GATEWAY_ERRORS: tuple[type[GatewayError], ...] = (
     ConcurrencyLimited,
     TooManyLogStreams,
     RuntimeUnavailable,
+    RegistryUnavailable,
     LoopDetected,
     InternalError,
 )

@@ -8,6 +8,8 @@ deploys and deletes, so a slow load can never put back a stale or deleted versio
 
 from __future__ import annotations
 
+import asyncio
+import logging
 from collections import OrderedDict
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
@@ -16,9 +18,11 @@ import anyio
 import anyio.to_thread
 
 from gateway.registry import FunctionVersion, Registry
+from host_api.errors import CodedError
 from isolates import Program
 
 Key = tuple[str, str]  # (tenant, function)
+logger = logging.getLogger("wasmtask.gateway")
 
 
 @dataclass(frozen=True)
@@ -37,6 +41,7 @@ class ProgramCache:
         self.size = size
         self._entries: OrderedDict[Key, Deployed] = OrderedDict()
         self._locks: dict[Key, anyio.Lock] = {}
+        self._reloads: set[asyncio.Task[None]] = set()
 
     def __len__(self) -> int:
         return len(self._entries)
@@ -49,7 +54,7 @@ class ProgramCache:
 
     def _put(self, key: Key, deployed: Deployed) -> None:
         existing = self._entries.get(key)
-        if existing is not None and existing.version.version > deployed.version.version:
+        if existing is not None and existing.version.serial > deployed.version.serial:  # never back to an older one
             return
         self._entries[key] = deployed
         self._entries.move_to_end(key)
@@ -83,6 +88,28 @@ class ProgramCache:
         async with self._lock(key):
             await anyio.to_thread.run_sync(delete)
             self._entries.pop(key, None)
+
+    async def invalidate(self, key: Key, serial: int | None = None) -> bool:
+        """Another worker deployed (``serial``: the new version's) or deleted this function: drop
+        the cached program unless it is that version or newer, and prepare the current one again
+        in the background if it was cached here (so the next call does not wait for it).
+        Returns whether a program was dropped."""
+        async with self._lock(key):
+            existing = self._entries.get(key)
+            if existing is not None and serial is not None and existing.version.serial >= serial:
+                return False  # this worker made the deploy, or has seen it already
+            cached = self._entries.pop(key, None) is not None
+        if cached:
+            task = asyncio.get_running_loop().create_task(self._reload(key))
+            self._reloads.add(task)
+            task.add_done_callback(self._reloads.discard)
+        return cached
+
+    async def _reload(self, key: Key) -> None:
+        try:
+            await self.get(*key)
+        except (CodedError, OSError) as exc:  # deleted meanwhile, or the registry is away: the next call will say
+            logger.info("reloading %s/%s after a change: %s", *key, exc)
 
     def forget_tenant(self, tenant: str) -> None:
         for key in [key for key in self._entries if key[0] == tenant]:

@@ -1,21 +1,35 @@
 """The gateway's state in one object: settings, keys, registry, program cache, fairness, metrics, logs.
 
 Routes reach it as ``request.app.state.gateway``. Nothing here knows Starlette routing.
+
+With several workers (``wasmtask serve --workers N``, or several hosts), what
+they share goes through gateway/coordination (Redis: rate limits, live logs),
+and what changes in the registry (deploys, deletes, tenants) reaches every
+worker through the registry's change feed, polled every ``CHANGE_POLL_SECONDS``:
+a deploy is served everywhere within that time, and a worker never goes back to
+an older version (gateway/programs.py). Each worker admits a tenant's calls up
+to its share of the tenant's concurrency (``concurrency_share``): per host, the
+total stays within the tenant's limit plus one call per worker.
 """
 
 from __future__ import annotations
 
+import asyncio
 import logging
+import math
 from collections import OrderedDict
 from collections.abc import Mapping
 from typing import Any
 
 import anyio.to_thread
+from redis.asyncio import Redis
+from redis.exceptions import RedisError
 
 from gateway.admission import Admission
 from gateway.config import Settings
+from gateway.coordination import AsyncRateLimiter, LocalRateLimiter, LogBus, RedisLogBus, RedisRateLimiter
 from gateway.deploy_spec import parse_limits
-from gateway.errors import InvalidRequest, NotFound, RateLimited, RuntimeUnavailable
+from gateway.errors import GatewayError, InvalidRequest, NotFound, RateLimited, RuntimeUnavailable
 from gateway.identity.auth import Principal, authenticate, check_tenant
 from gateway.identity.credentials import CredentialFilter
 from gateway.identity.keys import Keys, load_keys
@@ -23,8 +37,8 @@ from gateway.inline import InlinePolicy
 from gateway.logs import LogHub, logs_endpoint
 from gateway.metrics import Metrics
 from gateway.programs import ProgramCache
-from gateway.ratelimit import RateDecision, RateLimiter
-from gateway.registry import FunctionVersion, Registry, Tenant
+from gateway.ratelimit import RateDecision
+from gateway.registry import FunctionVersion, Tenant, open_registry
 from gateway.secret_box import SecretBox
 from isolates import InvalidCode, Limits, Program, prepare
 from isolates.compiler import Compiler
@@ -33,10 +47,12 @@ from toolchains import Toolchains
 
 logger = logging.getLogger("wasmtask.gateway")
 
-REGISTRY_FILE = "registry.sqlite3"
 MISSING_TENANTS_REMEMBERED = 4096
 EDGE_BUCKET = "edge"  # /run/{tenant}/...: public traffic
 API_BUCKET = "api"  # /api/...: the tenant's own, authenticated requests
+CHANGE_POLL_SECONDS = 0.2  # how stale another worker's deploy may be here
+CHANGE_BATCH = 1000
+REDIS_TIMEOUT_SECONDS = 0.5
 
 
 class Gateway:
@@ -45,27 +61,89 @@ class Gateway:
         self.keys: Keys = load_keys(settings)
         self.compiler: Compiler = Toolchains()  # deploy-time builds of C, Zig, Rust, AssemblyScript, Python
         self.credentials = CredentialFilter(self.keys.admin_key, self.keys.jwt_secret)
-        self.registry = Registry(settings.data_dir / REGISTRY_FILE, SecretBox(self.keys.secret_key))
+        self.registry = open_registry(settings, SecretBox(self.keys.secret_key))  # SQLite, or PostgreSQL by URL
         self.registry.check_secret_key()  # a changed WASMTASK_SECRET_KEY fails here, not at the first call
         self.admission = Admission(
             max_isolates=settings.max_isolates,
             queue_depth=settings.queue_depth,
             queue_timeout_ms=settings.queue_timeout_ms,
         )
-        self.rate_limiter = RateLimiter()
+        self.redis: Redis | None = None
+        self.rate_limiter: AsyncRateLimiter
+        self.logs: LogBus
+        if settings.redis_url:
+            self.redis = Redis.from_url(settings.redis_url, socket_connect_timeout=REDIS_TIMEOUT_SECONDS,
+                                        socket_timeout=REDIS_TIMEOUT_SECONDS, health_check_interval=30)
+            self.rate_limiter = RedisRateLimiter(self.redis, workers=settings.workers)
+            self.logs = RedisLogBus(self.redis)
+        else:
+            self.rate_limiter = LocalRateLimiter()
+            self.logs = LogHub()
         self.metrics = Metrics(in_flight=self.admission.in_flight)
         self.inline = InlinePolicy()  # short edge calls run on the event loop (gateway/inline.py)
         self.programs = ProgramCache(self.registry, self._prepare_version, settings.cache_size)
-        self.logs = LogHub()
         self.stream_logs = logs_endpoint(self.logs)
+        if isinstance(self.rate_limiter, RedisRateLimiter):
+            limiter = self.rate_limiter
+            self.metrics.count_from("wasmtask_rate_limit_fallbacks", "Rate-limit takes answered by this worker's "
+                                    "share because Redis was unreachable.", lambda: limiter.fallbacks)
+        if isinstance(self.logs, RedisLogBus):
+            bus = self.logs
+            self.metrics.count_from("wasmtask_log_records_dropped", "Live-log records not written to Redis "
+                                    "(unreachable, or the queue full).", lambda: bus.dropped)
+        self._follower: asyncio.Task[None] | None = None
         self._tenants: dict[str, Tenant] = {}
         # names looked up and not found: requests for them cost no registry query until a create
         self._missing_tenants: OrderedDict[str, None] = OrderedDict()
         self.runtime_loaded = False
 
+    async def start(self) -> None:
+        """On the event loop, before serving: the log writer and the change-feed follower."""
+        if isinstance(self.logs, RedisLogBus):
+            self.logs.start()
+        self._seen_change = await anyio.to_thread.run_sync(self.registry.latest_change_id)
+        self._follower = asyncio.get_running_loop().create_task(self._follow_changes(), name="wasmtask-changes")
+
+    async def stop(self) -> None:
+        if self._follower is not None:
+            self._follower.cancel()
+            try:
+                await self._follower
+            except asyncio.CancelledError:
+                pass
+        if isinstance(self.logs, RedisLogBus):
+            await self.logs.stop()
+        if self.redis is not None:
+            await self.redis.aclose()
+
     def close(self) -> None:
         self.logs.close_subscriptions()
         self.registry.close()
+
+    # what other workers changed
+
+    async def _follow_changes(self) -> None:
+        """Apply the registry's change feed to this worker's caches, forever."""
+        while True:
+            await asyncio.sleep(CHANGE_POLL_SECONDS)
+            try:
+                await self.apply_changes()
+            except GatewayError as exc:  # the registry is away (registry_unavailable): try again later
+                logger.warning("change feed: %s", exc.message)
+
+    async def apply_changes(self) -> int:
+        """Read the changes since the last seen one; drop what they make stale. Returns how many."""
+        changes = await anyio.to_thread.run_sync(self.registry.changes_since, self._seen_change, CHANGE_BATCH)
+        for change in changes:
+            if change.kind == "tenant_deleted":
+                self.forget_tenant(change.tenant)
+            elif change.function is None:  # created or changed: its cached record (its rate and burst
+                self._tenants.pop(change.tenant, None)  # rebuild the buckets when they differ)
+                self._missing_tenants.pop(change.tenant, None)
+            else:
+                await self.programs.invalidate((change.tenant, change.function), change.serial)
+            self._seen_change = max(self._seen_change, change.id)
+        return len(changes)
 
     # who and which tenant
 
@@ -103,13 +181,13 @@ class Gateway:
         self.programs.forget_tenant(name)
         self.rate_limiter.forget(name)
 
-    def take_rate(self, tenant: Tenant, bucket: str) -> RateDecision:
+    async def take_rate(self, tenant: Tenant, bucket: str) -> RateDecision:
         """One request from one of the tenant's buckets; ``RateLimited`` (with Retry-After) when empty.
 
         ``bucket`` is ``EDGE_BUCKET`` for calls of its public endpoints (anyone can make
         them) or ``API_BUCKET`` for its authenticated API requests (deploys, ad-hoc runs):
         traffic on the public endpoints can never spend the tenant's own budget."""
-        decision = self.rate_limiter.take((tenant.name, bucket), tenant.rate_per_second, tenant.rate_burst)
+        decision = await self.rate_limiter.take((tenant.name, bucket), tenant.rate_per_second, tenant.rate_burst)
         if not decision.allowed:
             raise RateLimited(
                 f"tenant {tenant.name!r} is over its {bucket} rate limit of {tenant.rate_per_second:g}/s"
@@ -149,9 +227,13 @@ class Gateway:
     ) -> Program:
         """Validate and compile on a worker thread, inside the tenant's concurrency share."""
         return await self.admission.run(
-            admission_key(tenant, API_BUCKET), tenant.concurrency, prepare_program, language, code, limits, snapshot,
-            self.compiler,
+            admission_key(tenant, API_BUCKET), self.concurrency_share(tenant), prepare_program, language, code, limits,
+            snapshot, self.compiler,
         )
+
+    def concurrency_share(self, tenant: Tenant) -> int:
+        """This worker's share of the tenant's concurrency (all of it with one worker)."""
+        return max(1, math.ceil(tenant.concurrency / self.settings.workers))
 
     async def _prepare_version(self, version: FunctionVersion) -> Program:
         tenant = await self.tenant(version.tenant)
@@ -169,6 +251,18 @@ class Gateway:
         if not self.runtime_loaded:
             problems["javascript_runtime"] = "not loaded (build it with `make runtime`)"
         return problems
+
+    async def check_degraded(self) -> dict[str, str]:
+        """What works in a degraded way (deployed functions are still served), by component."""
+        degraded: dict[str, str] = {}
+        if self.redis is not None:
+            try:
+                async with asyncio.timeout(REDIS_TIMEOUT_SECONDS):
+                    await self.redis.ping()
+            except (RedisError, OSError, TimeoutError) as exc:
+                degraded["redis"] = (f"unreachable ({type(exc).__name__}): rate limits are per worker, "
+                                     "live log records are dropped")
+        return degraded
 
     def load_runtime(self) -> None:
         """Compile (or load from the module cache) the JS runtime now, not at the first call."""

@@ -73,7 +73,7 @@ async def serve_call(
         request.state.show_guest_details = True
     loop = cdn_loop.check(request.headers)
     tenant = await gateway.tenant(tenant_name, principal)
-    decision = gateway.take_rate(tenant, bucket_for(kind))
+    decision = await gateway.take_rate(tenant, bucket_for(kind))
     found = await find(gateway, tenant)
     meta = {"tenant": tenant.name}
     if found.function:

@@ -88,7 +88,8 @@ async def call(
             if result is None:
                 gateway.inline.mark_slow(inline_key)
         if result is None:
-            result = await gateway.admission.run(admission_key(tenant, bucket_for(target.kind)), tenant.concurrency,
+            result = await gateway.admission.run(admission_key(tenant, bucket_for(target.kind)),
+                                                 gateway.concurrency_share(tenant),
                                                  work)
     except IsolateError as error:
         duration = time.perf_counter() - started

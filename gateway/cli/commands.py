@@ -20,7 +20,7 @@ import orjson
 
 from gateway.cli.client import DEFAULT_URL, ApiClient, ApiError
 from gateway.cli.client import path as api_path
-from gateway.config import Settings
+from gateway.config import Settings, parse_workers
 from isolates.languages import LANGUAGES, language_for_file
 from isolates.limits import Limits, parse_duration_ms, parse_size
 
@@ -106,7 +106,8 @@ def _api(call: Callable[[argparse.Namespace], int]) -> Callable[[argparse.Namesp
 def cmd_serve(args: argparse.Namespace) -> int:
     from gateway.cli.server import serve  # here, not at the top: start-up time (uvicorn, the app)
 
-    settings = Settings.from_env(data_dir=Path(args.data_dir) if args.data_dir else None)
+    settings = Settings.from_env(data_dir=Path(args.data_dir) if args.data_dir else None,
+                                 workers=parse_workers(args.workers) if args.workers else None)
     return serve(settings, args.host, args.port, demo=not args.no_demo)
 
 
@@ -249,6 +250,9 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--port", type=int, default=8080)
     serve.add_argument("--data-dir", help="registry and keys (env WASMTASK_DATA_DIR, default ./data)")
     serve.add_argument("--no-demo", action="store_true", help="do not create the demo tenant or print its token")
+    serve.add_argument("--workers", metavar="N",
+                       help="gateway processes sharing the port: a number or 'auto' (one per CPU); "
+                            "more than 1 needs Redis (env WASMTASK_WORKERS, default 1)")
     serve.set_defaults(handler=cmd_serve)
 
     deploy = commands.add_parser("deploy", parents=[common], help="deploy a file as a named function")

@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
-import logging
+import os
 import sys
 from typing import TextIO
 
 import uvicorn
 
-from gateway.app import create_app
+from gateway.app import create_app, tune_process
 from gateway.config import Settings
+from gateway.coordination.redis_server import PrivateRedis, RedisServerError
 from gateway.errors import Conflict
 from gateway.identity.tokens import SCOPES, issue
 from gateway.service import Gateway
@@ -58,12 +59,10 @@ def banner(gateway: Gateway, url: str, out: TextIO) -> None:
     print("\n".join(lines), file=out, flush=True)
 
 
-SWITCH_INTERVAL_SECONDS = 0.0005
-
-
 def serve(settings: Settings, host: str, port: int, *, demo: bool = True, out: TextIO = sys.stdout) -> int:
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    gateway = Gateway(settings)
+    """Serve until stopped: in this process (one worker), or under uvicorn's supervisor (several)."""
+    tune_process()
+    gateway = Gateway(settings)  # creates the keys and the registry before any worker starts
     if demo:
         ensure_demo_tenant(gateway)
     shown_host = f"[{host}]" if ":" in host else host
@@ -72,16 +71,42 @@ def serve(settings: Settings, host: str, port: int, *, demo: bool = True, out: T
         banner(gateway, url, out)
     else:
         print(f"wasmtask gateway on {url}  (data dir: {settings.data_dir})", file=out, flush=True)
-    # Guest code runs on worker threads without the GIL, but each host call (a log
-    # line, a clock read) needs it back: with the default 5 ms switch interval a
-    # busy event loop makes such a call wait up to 5 ms. 0.5 ms bounds that wait.
-    sys.setswitchinterval(SWITCH_INTERVAL_SECONDS)
-    uvicorn.run(
-        create_app(gateway=gateway),
-        host=host,
-        port=port,
-        log_level="info",
-        access_log=settings.access_log,  # off by default: each call's events are on the tenant's log stream
-        timeout_graceful_shutdown=5,
-    )
+    if settings.workers == 1:
+        uvicorn.run(create_app(gateway=gateway), host=host, port=port, log_level="info",
+                    access_log=settings.access_log,  # off by default: each call's events are on its tenant's log
+                    timeout_graceful_shutdown=5)
+        return 0
+    gateway.close()
+    return serve_workers(settings, host, port, out)
+
+
+def serve_workers(settings: Settings, host: str, port: int, out: TextIO) -> int:
+    """``--workers N``: uvicorn's supervisor (one listening socket, a dead worker is replaced,
+    SIGTERM drains) over N worker processes, each configured through the environment.
+
+    Several workers share rate limits and live logs through Redis: ``WASMTASK_REDIS_URL``,
+    or a private redis-server started here on a unix socket in the data dir (and stopped with us).
+    """
+    private: PrivateRedis | None = None
+    redis_url = settings.redis_url
+    if redis_url is None:
+        try:
+            private = PrivateRedis(settings.data_dir.resolve() / "redis").start()
+        except RedisServerError as exc:
+            print(f"wasmtask: --workers {settings.workers} needs Redis: set WASMTASK_REDIS_URL, or install "
+                  f"redis-server for a private one ({exc})", file=sys.stderr)
+            return 2
+        redis_url = private.url
+        print(f"  {settings.workers} workers sharing a private redis-server ({private.socket})", file=out, flush=True)
+    os.environ.update({
+        "WASMTASK_DATA_DIR": str(settings.data_dir.resolve()),
+        "WASMTASK_WORKERS": str(settings.workers),
+        "WASMTASK_REDIS_URL": redis_url,
+    })
+    try:
+        uvicorn.run("gateway.app:worker_app", factory=True, workers=settings.workers, host=host, port=port,
+                    log_level="info", access_log=settings.access_log, timeout_graceful_shutdown=5)
+    finally:
+        if private is not None:
+            private.stop()
     return 0

@@ -10,7 +10,8 @@ themselves (see each module). Deploys, deletes and tenant changes reach every
 worker through the registry's change feed (gateway/registry), not through Redis.
 """
 
-from gateway.coordination.logs import LogBus, RedisLogBus
+from gateway.coordination.logs import RedisLogBus
 from gateway.coordination.ratelimit import AsyncRateLimiter, LocalRateLimiter, RedisRateLimiter
+from gateway.logs.bus import LogBus
 
 __all__ = ["AsyncRateLimiter", "LocalRateLimiter", "LogBus", "RedisLogBus", "RedisRateLimiter"]

@@ -9,8 +9,7 @@ worker of any host) reads the stream with ``XREAD BLOCK``; a record's event id
 is its stream id, so ``Last-Event-ID`` resumes anywhere, and the replay is the
 stream's tail (capped with ``MAXLEN ~ stream_records``).
 
-``LogBus`` is what the gateway needs of a live log; gateway.logs.LogHub (one
-worker, in memory) and ``RedisLogBus`` both provide it.
+It provides ``gateway.logs.bus.LogBus``, as gateway.logs.LogHub does for one worker.
 """
 
 from __future__ import annotations
@@ -19,40 +18,18 @@ import asyncio
 import re
 import threading
 from collections import deque
-from collections.abc import Mapping
-from typing import Any, Protocol
+from typing import Any
 
 import orjson
 from redis.asyncio import Redis
 from redis.exceptions import RedisError
 
 from gateway.errors import TooManyLogStreams
-from gateway.logs.hub import LogEvent, LogStreamLimits
+from gateway.logs.bus import LogEvent, Record
+from gateway.logs.hub import LogStreamLimits
 from host_api.log import LogRecord, LogSink
 
-Record = Mapping[str, Any]
 _STREAM_ID = re.compile(r"^\d+-\d+$")
-
-
-class Subscription(Protocol):
-    @property
-    def closed(self) -> bool: ...
-
-    async def next_batch(self, timeout: float | None = None) -> list[LogEvent]: ...
-
-    def close(self) -> None: ...
-
-
-class LogBus(Protocol):
-    def publish(self, tenant: str, record: Record) -> None: ...
-
-    def sink(self, tenant: str) -> LogSink: ...
-
-    def subscribe(self, tenant: str, *, last_event_id: str | None = None, replay: bool = True) -> Subscription: ...
-
-    def forget(self, tenant: str) -> int: ...
-
-    def close_subscriptions(self, tenant: str | None = None) -> int: ...
 
 
 class RedisLogBus:

@@ -81,7 +81,7 @@ class RedisRateLimiter:
     """Token buckets in Redis, exact across workers and hosts; a per-worker share when Redis fails."""
 
     def __init__(self, redis: Redis, *, workers: int = 1, prefix: str = "wasmtask:rate:",
-                 timeout_seconds: float = 0.05, retry_seconds: float = 1.0) -> None:
+                 timeout_seconds: float = 0.2, retry_seconds: float = 1.0) -> None:
         self.redis = redis
         self.workers = max(1, workers)
         self.prefix = prefix

@@ -1,5 +1,6 @@
 """Live per-tenant logs, one concept per module.
 
+bus.py       what a live log is (``LogBus``, ``Subscription``): the hub here, or Redis (gateway/coordination)
 hub.py       the in-process hub: per-tenant topics, replay, bounded subscriptions, the ``CallLog`` sink
 sse.py       ``GET /api/logs/{tenant}`` as server-sent events of one subscription
 follower.py  ``wasmtask logs``: follow a stream, reconnect, print one line per record
@@ -7,12 +8,14 @@ follower.py  ``wasmtask logs``: follow a stream, reconnect, print one line per r
 The route (authenticate, authorize the ``logs`` scope, then sse.py) is gateway/routes/logs.py.
 """
 
+from gateway.logs.bus import LogBus, LogEvent, Subscription
 from gateway.logs.follower import follow_logs, format_record
-from gateway.logs.hub import LogEvent, LogHub, LogStreamLimits, Subscription
+from gateway.logs.hub import LogHub, LogStreamLimits
 from gateway.logs.sse import EventStreamResponse, encode_events, logs_endpoint
 
 __all__ = [
     "EventStreamResponse",
+    "LogBus",
     "LogEvent",
     "LogHub",
     "LogStreamLimits",

@@ -17,7 +17,7 @@ from urllib.parse import quote
 import httpx
 import orjson
 
-from gateway.logs.hub import Record
+from gateway.logs.bus import Record
 
 _KNOWN_FIELDS = frozenset({"time", "level", "msg", "tenant", "function", "version", "request_id"})
 _LEVEL_COLORS = {"debug": "\x1b[2m", "info": "\x1b[36m", "warn": "\x1b[33m", "error": "\x1b[31m"}

@@ -19,14 +19,13 @@ import secrets
 import threading
 import time
 from collections import OrderedDict, deque
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import AsyncIterator
 from dataclasses import dataclass
-from typing import Any, NamedTuple
+from typing import Any
 
 from gateway.errors import TooManyLogStreams
+from gateway.logs.bus import LogEvent, Record
 from host_api.log import LogRecord, LogSink
-
-Record = Mapping[str, Any]
 
 # A record's buffer cost: the length of its string values plus this much for the
 # dict and the rest. Only used to bound memory, so an estimate is enough.
@@ -60,13 +59,6 @@ class LogStreamLimits:
     replay_bytes: int = 64 * 1024
     replay_total_bytes: int = 32 * 1024 * 1024
     subscribers_per_tenant: int = 32
-
-
-class LogEvent(NamedTuple):
-    """One item delivered to a subscriber: a record and its stream id (None for the hub's own notices)."""
-
-    id: str | None
-    record: Record
 
 
 def _record_size(record: Record) -> int:

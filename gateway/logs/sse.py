@@ -15,7 +15,7 @@ from starlette.requests import Request
 from starlette.responses import Response, StreamingResponse
 from starlette.types import Receive, Scope, Send
 
-from gateway.logs.hub import LogEvent, LogHub, Record, Subscription
+from gateway.logs.bus import LogBus, LogEvent, Record, Subscription
 
 SSE_HEADERS = {"cache-control": "no-cache", "x-accel-buffering": "no"}
 SSE_PREAMBLE = b": subscribed\n\n"  # sent once subscribed: flushes the headers for curl -N
@@ -69,7 +69,7 @@ class EventStreamResponse(StreamingResponse):
             self.subscription.close()
 
 
-def logs_endpoint(hub: LogHub, *, heartbeat_seconds: float = 15.0) -> Callable[[Request], Awaitable[Response]]:
+def logs_endpoint(hub: LogBus, *, heartbeat_seconds: float = 15.0) -> Callable[[Request], Awaitable[Response]]:
     """``GET /api/logs/{tenant}``: the tenant's records as server-sent events. Authenticate before calling it.
 
     Honours ``Last-Event-ID`` (resume after that record) and ``?replay=0`` (live records only).

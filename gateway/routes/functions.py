@@ -33,7 +33,7 @@ async def deploy(request: Request) -> Response:
     gateway, tenant = await _tenant_for(request)
     name = check_name(request.path_params["name"], "function name")
     principal = request.state.principal
-    decision = gateway.take_rate(tenant, API_BUCKET)
+    decision = await gateway.take_rate(tenant, API_BUCKET)
     body = await read_body(request, gateway.settings.max_code_bytes)
     code = read_code_request(media_type(request), body, DEPLOY_FIELDS)
     fields = code.fields

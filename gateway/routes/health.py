@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import anyio.to_thread
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
@@ -15,11 +16,15 @@ async def healthz(request: Request) -> Response:
 
 
 async def readyz(request: Request) -> Response:
-    """Ready when the registry answers and the JS runtime is loaded."""
+    """Ready when the registry answers and the JS runtime is loaded. Ready but "degraded" (still 200:
+    deployed functions are served) when Redis is unreachable."""
     gateway: Gateway = request.app.state.gateway
-    problems = gateway.check_ready()
+    problems = await anyio.to_thread.run_sync(gateway.check_ready)  # a frozen registry must not block the loop
     if problems:
         return JSONResponse({"status": "not ready", "problems": problems}, status_code=503)
+    degraded = await gateway.check_degraded()
+    if degraded:
+        return JSONResponse({"status": "degraded", "degraded": degraded})
     return JSONResponse({"status": "ready"})
 
 

@@ -6,7 +6,7 @@ from pathlib import Path
 import pytest
 
 from gateway.config import Settings, TenantDefaults
-from tests.gateway.support import ADMIN_KEY, Api, ThreadServer
+from tests.gateway.support import ADMIN_KEY, REGISTRY_BACKENDS, Api, PostgresServer, ThreadServer
 
 # Small enough that the fairness tests saturate a tenant quickly on any machine.
 TEST_SETTINGS = dict(
@@ -21,9 +21,25 @@ TEST_SETTINGS = dict(
 
 
 @pytest.fixture(scope="session")
-def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ThreadServer]:
-    data_dir: Path = tmp_path_factory.mktemp("gateway-data")
-    running = ThreadServer(Settings(data_dir=data_dir, **TEST_SETTINGS)).start()  # type: ignore[arg-type]
+def postgres() -> Iterator[PostgresServer]:
+    """A private PostgreSQL 15 for the whole session (skips where it cannot run)."""
+    missing = PostgresServer.missing()
+    if missing:
+        pytest.skip(missing)
+    running = PostgresServer().start()
+    yield running
+    running.remove()
+
+
+@pytest.fixture(scope="session", params=REGISTRY_BACKENDS)
+def server(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[ThreadServer]:
+    """One gateway per registry backend: every test using it runs against SQLite and PostgreSQL."""
+    data_dir: Path = tmp_path_factory.mktemp(f"gateway-data-{request.param}")
+    database_url = None
+    if request.param == "postgres":
+        database_url = request.getfixturevalue("postgres").create_database("gateway")
+    running = ThreadServer(Settings(data_dir=data_dir, database_url=database_url,
+                                    **TEST_SETTINGS)).start()  # type: ignore[arg-type]
     yield running
     running.stop()
 

@@ -1,17 +1,22 @@
-"""Real gateways for the tests: uvicorn on 127.0.0.1, in a thread or in a subprocess, on a free port."""
+"""Real servers for the tests: gateways (uvicorn on 127.0.0.1, in a thread or in a subprocess, on a free
+port) and a private PostgreSQL."""
 
 from __future__ import annotations
 
 import os
+import pwd
+import shutil
 import signal
 import socket
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 import uuid
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 
 import httpx
 import uvicorn
@@ -21,6 +26,7 @@ from gateway.config import Settings
 
 REPO = Path(__file__).resolve().parents[2]
 ADMIN_KEY = "test-admin-key-0123456789"
+REGISTRY_BACKENDS = ["sqlite", "postgres"]  # the gateway suite runs on each (tests/gateway/conftest.py)
 
 
 def free_port() -> int:
@@ -107,6 +113,108 @@ class ProcessServer:
                 self.process.wait(timeout=10)
             except subprocess.TimeoutExpired:
                 self.kill()
+
+
+PG_BIN = Path(os.environ.get("WASMTASK_PG_BIN", "/usr/lib/postgresql/15/bin"))
+
+
+class PostgresServer:
+    """A private PostgreSQL: ``initdb`` into a temporary directory, its socket there, no TCP, fsync off.
+
+    PostgreSQL refuses to run as root: as root, it runs as the ``postgres`` user (FACTS.md).
+    Started with ``start()``, stopped by the postmaster's PID with ``stop()``; ``start()``
+    again restarts it on the same data. ``remove()`` deletes everything."""
+
+    def __init__(self) -> None:
+        self.dir = Path(tempfile.mkdtemp(prefix="wasmtask-pg-"))
+        self.data = self.dir / "data"
+        self.log = self.dir / "postgres.log"
+        self.pid: int | None = None
+        self.as_postgres = os.geteuid() == 0
+        if self.as_postgres:
+            account = pwd.getpwnam("postgres")
+            os.chown(self.dir, account.pw_uid, account.pw_gid)
+
+    @staticmethod
+    def missing() -> str | None:
+        """Why a private PostgreSQL cannot run here (None if it can)."""
+        if not (PG_BIN / "initdb").exists():
+            return f"PostgreSQL binaries not found in {PG_BIN} (apt-get install postgresql-15)"
+        if os.geteuid() == 0:
+            try:
+                pwd.getpwnam("postgres")
+            except KeyError:
+                return "running as root and there is no postgres user"
+        return None
+
+    def _run(self, *command: str) -> None:
+        prefix = ["runuser", "-u", "postgres", "--"] if self.as_postgres else []
+        subprocess.run([*prefix, *command], check=True, cwd=self.dir, capture_output=True, timeout=60)
+
+    def start(self) -> PostgresServer:
+        if not self.data.exists():
+            self._run(str(PG_BIN / "initdb"), "-D", str(self.data), "-A", "trust", "-U", "postgres", "--no-sync",
+                      "-E", "UTF8", "--locale=C")
+        # fsync off: nothing survives a crash of the machine, everything a crash of PostgreSQL (the fault
+        # tests stop it with SIGQUIT); synchronous_commit stays on, or that would lose the last commits
+        options = f"-k {self.dir} -c listen_addresses='' -c fsync=off -c full_page_writes=off -c max_connections=200"
+        self._run(str(PG_BIN / "pg_ctl"), "-D", str(self.data), "-o", options, "-l", str(self.log), "-w", "start")
+        self.pid = int((self.data / "postmaster.pid").read_text().split()[0])
+        return self
+
+    def stop(self, *, immediate: bool = False) -> None:
+        """Stop the postmaster by its PID: a fast shutdown (SIGINT), or ``immediate`` (SIGQUIT: like
+        ``pg_ctl stop -m immediate``, every backend gone at once, no checkpoint)."""
+        if self.pid is None:
+            return
+        pid, self.pid = self.pid, None
+        try:
+            os.kill(pid, signal.SIGQUIT if immediate else signal.SIGINT)
+        except ProcessLookupError:
+            return
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline and _alive(pid):
+            time.sleep(0.01)
+
+    def backends(self) -> list[int]:
+        """The postmaster and every process it started (their PIDs)."""
+        if self.pid is None:
+            return []
+        found = [self.pid]
+        for entry in Path("/proc").iterdir():
+            if entry.name.isdigit():
+                try:
+                    stat = (entry / "stat").read_text()
+                except OSError:
+                    continue
+                if int(stat.rpartition(")")[2].split()[1]) == self.pid:
+                    found.append(int(entry.name))
+        return found
+
+    def remove(self) -> None:
+        self.stop()
+        shutil.rmtree(self.dir, ignore_errors=True)
+
+    def url(self, database: str = "postgres") -> str:
+        return f"postgresql://postgres@/{database}?host={quote(str(self.dir), safe='')}"
+
+    def create_database(self, prefix: str = "test") -> str:
+        """A new, empty database; its URL."""
+        import psycopg  # here: only the PostgreSQL tests pay for the import
+
+        name = f"{prefix}_{uuid.uuid4().hex[:12]}"
+        with psycopg.connect(self.url(), autocommit=True) as connection:
+            connection.execute(f"CREATE DATABASE {name}")
+        return self.url(name)
+
+
+def _alive(pid: int) -> bool:
+    """Whether ``pid`` runs (a zombie does not count: the postmaster is not our child to reap)."""
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()[0]
+    except OSError:
+        return False
+    return state != "Z"
 
 
 class Api:

@@ -1,0 +1,146 @@
+"""The registry's schema: numbered migrations, one list for SQLite and PostgreSQL.
+
+    1  tenants, functions, versions: the schema from before migrations existed (with
+       tenants.uid). A SQLite registry made then is adopted as it is, and tenants from
+       before uid existed get one.
+    2  versions.number: each function's versions are numbered 1, 2, 3, ...; rows that
+       exist already are numbered in the order of their id, per function.
+    3  changes: the change feed the workers follow (gateway/registry/store.py).
+
+``schema_migrations`` holds one row per migration applied. ``migrate`` applies the
+missing ones in one transaction that holds the write lock (SQLite) or an advisory
+lock (PostgreSQL), so processes starting together migrate once. Type names in the
+DDL are ``{tokens}`` (``Database.types``).
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from gateway.registry.database import Database, Session
+from gateway.registry.records import new_tenant_uid
+
+MIGRATIONS_LOCK = 0x7761_736D_0001  # advisory lock number ("wasm", 1): one migrating process at a time
+
+
+@dataclass(frozen=True)
+class Migration:
+    version: int
+    name: str
+    statements: tuple[str, ...]
+    then: Callable[[Database, Session], None] | None = None  # data changes the statements cannot express
+
+
+class SchemaTooNew(RuntimeError):
+    """The registry was migrated by a newer wasmtask than this one."""
+
+
+def _give_tenants_uids(database: Database, session: Session) -> None:
+    if "uid" not in database.columns(session, "tenants"):
+        session.execute("ALTER TABLE tenants ADD COLUMN uid TEXT")
+    for row in session.all("SELECT name FROM tenants WHERE uid IS NULL"):
+        session.execute("UPDATE tenants SET uid = ? WHERE name = ?", (new_tenant_uid(), row["name"]))
+
+
+MIGRATIONS: tuple[Migration, ...] = (
+    Migration(1, "tenants, functions and versions", (
+        """CREATE TABLE IF NOT EXISTS tenants (
+            name            TEXT PRIMARY KEY,
+            max_limits      TEXT NOT NULL,
+            rate_per_second {double} NOT NULL,
+            rate_burst      INTEGER NOT NULL,
+            concurrency     INTEGER NOT NULL,
+            created_at      {double} NOT NULL,
+            uid             TEXT
+        )""",
+        """CREATE TABLE IF NOT EXISTS functions (
+            tenant          TEXT NOT NULL REFERENCES tenants(name) ON DELETE CASCADE,
+            name            TEXT NOT NULL,
+            current_version {int64} NOT NULL,
+            created_at      {double} NOT NULL,
+            updated_at      {double} NOT NULL,
+            PRIMARY KEY (tenant, name)
+        )""",
+        """CREATE TABLE IF NOT EXISTS versions (
+            id              {id},
+            tenant          TEXT NOT NULL,
+            function        TEXT NOT NULL,
+            language        TEXT NOT NULL,
+            code            {blob} NOT NULL,
+            limits          TEXT NOT NULL,
+            allowed_hosts   TEXT NOT NULL,
+            auth            TEXT NOT NULL,
+            env             TEXT NOT NULL,
+            secret_names    TEXT NOT NULL,
+            secrets         {blob} NOT NULL,
+            created_at      {double} NOT NULL,
+            FOREIGN KEY (tenant, function) REFERENCES functions(tenant, name) ON DELETE CASCADE
+                DEFERRABLE INITIALLY DEFERRED
+        )""",
+        "CREATE INDEX IF NOT EXISTS versions_by_function ON versions (tenant, function, id)",
+    ), then=_give_tenants_uids),
+    Migration(2, "per-function version numbers", (
+        "ALTER TABLE versions ADD COLUMN number INTEGER NOT NULL DEFAULT 0",
+        """UPDATE versions SET number = (
+            SELECT COUNT(*) FROM versions AS earlier
+            WHERE earlier.tenant = versions.tenant AND earlier.function = versions.function
+              AND earlier.id <= versions.id
+        )""",
+        "CREATE UNIQUE INDEX IF NOT EXISTS versions_by_number ON versions (tenant, function, number)",
+    )),
+    Migration(3, "change feed", (
+        """CREATE TABLE IF NOT EXISTS changes (
+            id              {id},
+            tenant          TEXT NOT NULL,
+            function        TEXT,
+            kind            TEXT NOT NULL,
+            version         INTEGER,
+            serial          {int64},
+            at              {double} NOT NULL
+        )""",
+    )),
+)
+SCHEMA_VERSION = MIGRATIONS[-1].version
+
+
+def migrate(database: Database) -> list[int]:
+    """Apply the migrations ``database`` lacks; the versions applied now (oldest first)."""
+
+    def work(session: Session) -> list[int]:
+        database.serialize(session, MIGRATIONS_LOCK)
+        session.execute(
+            "CREATE TABLE IF NOT EXISTS schema_migrations ("
+            " version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at {double} NOT NULL)".format_map(database.types)
+        )
+        done = {int(row["version"]) for row in session.all("SELECT version FROM schema_migrations")}
+        if done and max(done) > SCHEMA_VERSION:
+            raise SchemaTooNew(f"the registry ({database.describe()}) has schema version {max(done)}; this wasmtask"
+                               f" knows up to {SCHEMA_VERSION}: upgrade wasmtask")
+        applied = []
+        for migration in MIGRATIONS:
+            if migration.version in done:
+                continue
+            for statement in migration.statements:
+                session.execute(statement.format_map(database.types))
+            if migration.then is not None:
+                migration.then(database, session)
+            session.execute("INSERT INTO schema_migrations (version, name, applied_at) VALUES (?, ?, ?)",
+                            (migration.version, migration.name, time.time()))
+            applied.append(migration.version)
+        return applied
+
+    return database.write(work)
+
+
+def schema_version(database: Database) -> int:
+    """The newest migration applied (0 for an empty database)."""
+
+    def work(session: Session) -> int:
+        if not database.columns(session, "schema_migrations"):
+            return 0
+        row = session.one("SELECT MAX(version) AS version FROM schema_migrations")
+        return int(row["version"] or 0) if row else 0
+
+    return database.read(work)
