@@ -18,15 +18,14 @@ and a guest is otherwise deterministic but for clock and randomness.
 
 from __future__ import annotations
 
+import functools
 from collections import OrderedDict
 from dataclasses import replace
 
-from host_api.log import LogRecord
 from isolates import (
     CallSpec,
     CpuLimitExceeded,
     InvokeResult,
-    IsolateError,
     Limits,
     ModuleProgram,
     Program,
@@ -55,6 +54,7 @@ class InlinePolicy:
             self._slow.popitem(last=False)
 
 
+@functools.lru_cache(maxsize=4096)
 def inline_limits(limits: Limits) -> Limits:
     return limits.with_overrides(fuel=min(limits.fuel, INLINE_FUEL), wall_clock_ms=min(limits.wall_clock_ms,
                                                                                         INLINE_WALL_CLOCK_MS))
@@ -62,29 +62,17 @@ def inline_limits(limits: Limits) -> Limits:
 
 def attempt_inline(program: Program, request: dict[str, object], spec: CallSpec) -> InvokeResult | None:
     """Run the call under the inline caps; ``None`` when the caps (not the function's
-    limits) stopped it. The guest's log lines are kept back and handed to the spec's
-    sink only when the attempt counts. Other errors count and are raised."""
+    limits) stopped it. The guest's log lines are not streamed: they come back in the
+    result's (or the error's) ``logs``, for the caller to publish with the call's
+    events in one batch, and only when the attempt counts. Other errors count and are raised."""
     capped = replace(spec, limits=inline_limits(spec.limits), log_sink=None)
     try:
-        result = run(program, request, capped)
-    except CpuLimitExceeded as error:
+        return run(program, request, capped)
+    except CpuLimitExceeded:
         if capped.limits.fuel < spec.limits.fuel:
             return None
-        _forward(error.logs, spec)
         raise
-    except Timeout as error:
+    except Timeout:
         if capped.limits.wall_clock_ms < spec.limits.wall_clock_ms:
             return None
-        _forward(error.logs, spec)
         raise
-    except IsolateError as error:
-        _forward(error.logs, spec)
-        raise
-    _forward(result.logs, spec)
-    return result
-
-
-def _forward(records: list[LogRecord], spec: CallSpec) -> None:
-    if spec.log_sink is not None:
-        for record in records:
-            spec.log_sink(record)

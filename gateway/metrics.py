@@ -18,6 +18,7 @@ class Metrics:
 
     def __init__(self, in_flight: Callable[[], float]) -> None:
         self.registry = CollectorRegistry()
+        self._children: dict[tuple[str, str], tuple[Counter, Histogram, Histogram]] = {}
         self.invocations = Counter(
             "wasmtask_invocations", "Invocations by kind (run, edge) and outcome code ('ok' or an error code).",
             ["kind", "code"], registry=self.registry,
@@ -43,6 +44,17 @@ class Metrics:
         self.programs_cached = Gauge(
             "wasmtask_programs_cached", "Deployed programs kept compiled in memory.", registry=self.registry,
         )
+
+    def observe_call(self, kind: str, code: str, duration_seconds: float, fuel: int) -> None:
+        """One call's outcome: its count, duration and fuel (labelled children cached: the hot path)."""
+        children = self._children.get((kind, code))
+        if children is None:
+            children = self._children[(kind, code)] = (
+                self.invocations.labels(kind, code), self.duration.labels(kind), self.fuel.labels(kind))
+        invocations, duration, fuel_used = children
+        invocations.inc()
+        duration.observe(duration_seconds)
+        fuel_used.observe(fuel)
 
     def count_from(self, name: str, documentation: str, read: Callable[[], float]) -> None:
         """A counter whose value another object keeps (read when /metrics is scraped)."""

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import re
 from dataclasses import dataclass, fields, replace
 from typing import Any
@@ -49,8 +50,8 @@ class Limits:
         return replace(self, **{k: v for k, v in overrides.items() if v is not None})
 
     def capped_by(self, maximum: Limits) -> Limits:
-        """Each field the smaller of this and ``maximum``."""
-        return Limits(**{f.name: min(getattr(self, f.name), getattr(maximum, f.name)) for f in fields(self)})
+        """Each field the smaller of this and ``maximum`` (cached: a call's limits are one of few pairs)."""
+        return _capped(self, maximum)
 
     def exceeds(self, maximum: Limits) -> list[str]:
         """The names of the fields above ``maximum``."""
@@ -71,6 +72,13 @@ class Limits:
         if unknown:
             raise ValueError(f"unknown limits: {', '.join(sorted(unknown))}")
         return (base or cls()).with_overrides(**data)
+
+
+@functools.lru_cache(maxsize=4096)
+def _capped(limits: Limits, maximum: Limits) -> Limits:
+    if all(getattr(limits, f.name) <= getattr(maximum, f.name) for f in fields(limits)):
+        return limits
+    return Limits(**{f.name: min(getattr(limits, f.name), getattr(maximum, f.name)) for f in fields(limits)})
 
 
 UNBOUNDED = Limits(**{f.name: 2**62 for f in fields(Limits)})  # a base under which unnamed fields do not bind

@@ -21,6 +21,7 @@ from starlette.responses import Response
 from gateway.http import JSONResponse, request_id
 from gateway.identity.credentials import CredentialFilter
 from gateway.inline import attempt_inline
+from gateway.logs.bus import LogBus
 from gateway.registry import Tenant
 from gateway.service import API_BUCKET, EDGE_BUCKET, Gateway, admission_key
 from host_api.log import LogRecord
@@ -54,64 +55,83 @@ async def call(
     request: dict[str, Any],
     limits: Limits,
 ) -> InvokeResult:
-    """Run ``program`` (or, for ad-hoc runs, the program ``program()`` prepares on the worker thread)."""
+    """Run ``program`` (or, for ad-hoc runs, the program ``program()`` prepares on the worker thread).
+
+    The tenant's live log gets the call's start event, its lines and its end event: a
+    short call run inline publishes them in one batch at the end (one lock, one wake-up
+    per reader); a call on a worker thread streams its lines as they are written."""
     tenant = target.tenant
     call_id = str(request.get("request_id", ""))
     fields = {"tenant": tenant.name}
     if target.function:
         fields.update(function=target.function, version=target.version)
-    sink = gateway.logs.sink(tenant.name)
+    logs = gateway.logs
     spec = CallSpec(
         limits=limits,
         allowed_hosts=target.allowed_hosts,
         secrets=tuple(target.secrets.values()),
-        log_sink=sink,
+        log_sink=logs.sink(tenant.name),
         log_fields=fields,
         request_id=call_id,
         cdn_loop=target.cdn_loop,
     )
-    sink(LogRecord(time.time(), "debug", "invocation start", call_id,
-                   {**fields, "event": "invocation_start", "kind": target.kind}))
+    start = LogRecord(time.time(), "debug", "invocation start", call_id,
+                      {**fields, "event": "invocation_start", "kind": target.kind})
+    held: list[LogRecord] | None = None  # the batch an inline call publishes at its end
     started = time.perf_counter()
 
     def work() -> InvokeResult:
         prepared = program if isinstance(program, (ModuleProgram, ComponentProgram)) else program()
         return run(prepared, request, spec)
 
-    metrics = gateway.metrics
     try:
         result = None
         inline_key = (tenant.name, target.function, target.version)
         if isinstance(program, (ModuleProgram, ComponentProgram)) and target.kind == "edge" and \
                 gateway.inline.eligible(program, inline_key, target.allowed_hosts):
-            result = attempt_inline(program, request, spec)
+            held = [start]
+            try:
+                result = attempt_inline(program, request, spec)
+            except IsolateError as error:
+                held.extend(error.logs)
+                raise
             if result is None:
                 gateway.inline.mark_slow(inline_key)
+                held = None
+            else:
+                held.extend(result.logs)
         if result is None:
+            logs.publish(tenant.name, start.to_dict())
             result = await gateway.admission.run(admission_key(tenant, bucket_for(target.kind)),
-                                                 gateway.concurrency_share(tenant),
-                                                 work)
+                                                 gateway.concurrency_share(tenant), work)
     except IsolateError as error:
         duration = time.perf_counter() - started
-        metrics.invocations.labels(target.kind, error.code).inc()
-        metrics.duration.labels(target.kind).observe(duration)
-        metrics.fuel.labels(target.kind).observe(error.fuel_used)
-        sink(LogRecord(time.time(), "error", f"invocation failed: {error.code}: {error.message}", call_id,
-                       {**fields, "event": "invocation_end", "code": error.code, "fuel_used": error.fuel_used,
-                        "duration_ms": round(duration * 1000, 3)}))
+        gateway.metrics.observe_call(target.kind, error.code, duration, error.fuel_used)
+        end = LogRecord(time.time(), "error", f"invocation failed: {error.code}: {error.message}", call_id,
+                        {**fields, "event": "invocation_end", "code": error.code, "fuel_used": error.fuel_used,
+                         "duration_ms": round(duration * 1000, 3)})
+        _publish(logs, tenant.name, held, end)
         raise
     duration = time.perf_counter() - started
-    metrics.invocations.labels(target.kind, "ok").inc()
-    metrics.duration.labels(target.kind).observe(duration)
-    metrics.fuel.labels(target.kind).observe(result.fuel_used)
+    gateway.metrics.observe_call(target.kind, "ok", duration, result.fuel_used)
     end_fields: dict[str, Any] = {"event": "invocation_end", "code": "ok", "fuel_used": result.fuel_used,
                                   "duration_ms": round(duration * 1000, 3)}
     if result.kind == "response":
         end_fields["status"] = result.status
     if result.logs_dropped:
         end_fields["logs_dropped"] = result.logs_dropped
-    sink(LogRecord(time.time(), "info", "invocation end", call_id, {**fields, **end_fields}))
+    _publish(logs, tenant.name, held, LogRecord(time.time(), "info", "invocation end", call_id,
+                                                {**fields, **end_fields}))
     return result
+
+
+def _publish(logs: LogBus, tenant: str, held: list[LogRecord] | None, end: LogRecord) -> None:
+    """The end event, after what an inline call held back (or alone: the rest was streamed)."""
+    if held is None:
+        logs.publish(tenant, end.to_dict())
+    else:
+        held.append(end)
+        logs.publish_many(tenant, [record.to_dict() for record in held])
 
 
 def result_response(result: InvokeResult, headers: dict[str, str] | None = None) -> Response:

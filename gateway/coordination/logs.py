@@ -18,6 +18,7 @@ import asyncio
 import re
 import threading
 from collections import deque
+from collections.abc import Sequence
 from typing import Any
 
 import orjson
@@ -95,6 +96,10 @@ class RedisLogBus:
                     self._loop.call_soon_threadsafe(self._wake.set)
             except RuntimeError:  # the loop is closed: nothing will write these
                 pass
+
+    def publish_many(self, tenant: str, records: Sequence[Record]) -> None:
+        for record in records:
+            self.publish(tenant, record)
 
     def sink(self, tenant: str) -> LogSink:
         def publish_record(record: LogRecord) -> None:

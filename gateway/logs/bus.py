@@ -7,7 +7,7 @@ both do; the SSE endpoint (sse.py) reads a ``Subscription`` of either.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any, NamedTuple, Protocol
 
 from host_api.log import LogSink
@@ -38,6 +38,10 @@ class Subscription(Protocol):
 class LogBus(Protocol):
     def publish(self, tenant: str, record: Record) -> None:
         """Hand ``record`` to the tenant's readers; never waits for them. Safe from any thread."""
+        ...
+
+    def publish_many(self, tenant: str, records: Sequence[Record]) -> None:
+        """``publish`` each of ``records``, in order (one call's events and lines in one batch)."""
         ...
 
     def sink(self, tenant: str) -> LogSink: ...

@@ -12,13 +12,14 @@ from starlette.routing import BaseRoute
 
 from gateway.routes import edge, functions, health, logs, run, tenants
 
+# Starlette tries routes in order: the edge routes (every public call) come first.
 routes: list[BaseRoute] = [
+    *edge.routes,
     *health.routes,
     *tenants.routes,
     *functions.routes,
     *run.routes,
     *logs.routes,
-    *edge.routes,
 ]
 
 __all__ = ["routes"]
