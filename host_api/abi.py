@@ -22,6 +22,10 @@ Host imports, all in the ``wasmtask`` module
     staged_read(ptr: i32, len: i32) -> i32      copy the staged bytes into guest
                                                 memory; returns the bytes copied
     random_fill(ptr: i32, len: i32)             host randomness
+    crypto(ptr: i32, len: i32) -> i32           one WebCrypto operation (crypto.subtle) on the
+                                                call's host-side keys; the request is framed
+                                                (isolates/capabilities/crypto.py); stages the
+                                                framed answer and returns its length
     now_ms() -> f64                             wall clock, ms since the epoch
     out_of_memory()                             an allocation failed at the memory limit: a
                                                 trap that follows is reported as memory_limit
@@ -50,6 +54,7 @@ IMPORT_STAGED_READ: Final = "staged_read"
 IMPORT_RANDOM_FILL: Final = "random_fill"
 IMPORT_NOW_MS: Final = "now_ms"
 IMPORT_OUT_OF_MEMORY: Final = "out_of_memory"
+IMPORT_CRYPTO: Final = "crypto"
 
 # Components (Python guests): the WIT world of guest_sdk/python/wit, the same shape.
 COMPONENT_EXPORT_HANDLE: Final = "handle"

@@ -12,6 +12,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from host_api.crypto import CryptoSession
 from host_api.log import CallLog
 from isolates import raw
 
@@ -30,6 +31,7 @@ class CallContext:
     memory: raw.Memory | None = None  # core modules only
     staged: bytes = b""  # a host answer waiting for the guest to read it (wasmtask.staged_read)
     out_of_memory: bool = False  # the guest said an allocation failed at the memory limit
+    crypto: CryptoSession | None = None  # the call's crypto.subtle keys, from its first use (capabilities/crypto.py)
 
     def _bounds(self, context: raw.RawContext, ptr: int, length: int) -> int:
         if self.memory is None:

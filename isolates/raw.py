@@ -2,11 +2,14 @@
 
 (isolates.raw_component holds the component model's raw calls.)
 
-Measured here (hello-world, wasmtime-py 50): ``Instance.exports(store)`` ~30-46 us
-where one ``wasmtime_instance_export_get`` is ~2 us; ``Func.__call__`` re-reads
-the function type on every call (tens of us) where ``wasmtime_func_call_unchecked``
-is ~3 us. We own the types: every export is checked once per module
-(``check_signature``) before any unchecked call.
+Why not wasmtime-py's objects on the hot path: ``Instance.exports(store)`` wraps
+every export of a fresh instance where a call needs two, each found by one
+``wasmtime_instance_export_get``; ``Func.__call__`` re-reads the function type and
+converts every value through a ``Val`` on each call, where
+``wasmtime_func_call_unchecked`` takes raw values. We own the types: every export
+is checked once per module (``check_signature``) before any unchecked call.
+Each path beside the other: benches/README.md, "Why the hot path is shaped this
+way" (``python -m benches.micro``).
 """
 
 from __future__ import annotations
@@ -21,11 +24,12 @@ from wasmtime import _ffi as ffi
 from wasmtime._func import maybe_raise_last_exn
 
 # The GIL. ctypes releases it around every foreign call of a CDLL, which is what
-# wasmtime-py uses: ~20 releases per call, and with two threads each one can
-# hand the GIL over (measured: two threads invoking gave fewer calls/s than
-# one). Here only the calls that run guest code release it; the short
-# bookkeeping calls (store, fuel, exports, memory) keep it, through a PyDLL
-# view of the same library.
+# wasmtime-py uses: a score of releases per call, and with two threads each one
+# can hand the GIL to the other thread and make this one wait to get it back.
+# Here only the calls that run guest code release it; the short bookkeeping
+# calls (store, fuel, exports, memory) keep it, through a PyDLL view of the same
+# library. Two threads both ways: benches/README.md, "Why the hot path is shaped
+# this way".
 RawContext = object  # a ctypes pointer to wasmtime_context_t (a store's or a caller's)
 
 _HOLDING_GIL = ctypes.PyDLL(ffi.dll._name, handle=ffi.dll._handle)
@@ -84,6 +88,17 @@ class RawStore:
             _store_delete(self.pointer)
             self.pointer = None
             self.context = None
+
+
+def consume_fuel(context: RawContext, fuel: int) -> bool:
+    """Take ``fuel`` from a store (a host function's caller context works: the guest's count is
+    current during a host call, and compiled code reloads it on return). False, with the fuel
+    set to zero, when less is left: the guest then traps with out-of-fuel at its next check."""
+    remaining = ctypes.c_uint64()
+    _raise(_get_fuel(context, byref(remaining)), None)
+    enough = remaining.value >= fuel
+    _raise(_set_fuel(context, remaining.value - fuel if enough else 0), None)
+    return enough
 
 
 EXTERN_FUNC = ffi.WASMTIME_EXTERN_FUNC.value  # _ffi keeps these as c_uint8 objects

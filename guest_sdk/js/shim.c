@@ -16,6 +16,7 @@ WASMTASK_IMPORT("log") void host_log(int32_t level, const char *ptr, int32_t len
 WASMTASK_IMPORT("fetch") int32_t host_fetch(const char *ptr, int32_t len);
 WASMTASK_IMPORT("staged_read") int32_t host_staged_read(char *ptr, int32_t len);
 WASMTASK_IMPORT("random_fill") void host_random_fill(void *ptr, int32_t len);
+WASMTASK_IMPORT("crypto") int32_t host_crypto(const char *ptr, int32_t len);
 
 /* QuickJS checks its own stack limit; keep it well under the linker's
  * shadow stack (-z stack-size) so deep recursion is a catchable RangeError. */
@@ -182,16 +183,6 @@ static uint8_t *view_bytes(JSContext *ctx, JSValueConst value, size_t *len) {
     return data + offset;
 }
 
-static JSValue native_utf8_encode(JSContext *ctx, JSValueConst this_val, int argc, JSValueConst *argv) {
-    size_t len;
-    const char *str = JS_ToCStringLen(ctx, &len, argc > 0 ? argv[0] : JS_UNDEFINED);
-    if (!str)
-        return JS_EXCEPTION;
-    JSValue out = JS_NewUint8ArrayCopy(ctx, (const uint8_t *)str, len);
-    JS_FreeCString(ctx, str);
-    return out;
-}
-
 static bool utf8_is_valid(const uint8_t *s, size_t len) {
     size_t i = 0;
     while (i < len) {
@@ -216,45 +207,10 @@ static bool utf8_is_valid(const uint8_t *s, size_t len) {
     return true;
 }
 
-/* utf8Decode(bytes, fatal): invalid sequences become U+FFFD, or throw when fatal */
-static JSValue native_utf8_decode(JSContext *ctx, JSValueConst this_val, int argc, JSValueConst *argv) {
-    size_t len;
-    if (argc < 1)
-        return JS_NewString(ctx, "");
-    uint8_t *data = view_bytes(ctx, argv[0], &len);
-    if (!data)
-        return JS_EXCEPTION;
-    bool valid = utf8_is_valid(data, len);
-    if (!valid && argc > 1 && JS_ToBool(ctx, argv[1]))
-        return JS_ThrowTypeError(ctx, "The encoded data was not valid for encoding utf-8");
-    if (valid)
-        return JS_NewStringLen(ctx, (const char *)data, len);
-    /* lossy: rebuild with U+FFFD for each invalid byte */
-    char *buf = js_malloc(ctx, len * 3 + 1);
-    if (!buf)
-        return JS_EXCEPTION;
-    size_t o = 0, i = 0;
-    while (i < len) {
-        size_t n = 1;
-        uint8_t c = data[i];
-        if (c >= 0x80) {
-            size_t want = (c & 0xE0) == 0xC0 ? 2 : (c & 0xF0) == 0xE0 ? 3 : (c & 0xF8) == 0xF0 ? 4 : 0;
-            if (want && i + want <= len && utf8_is_valid(data + i, want)) {
-                n = want;
-            } else {
-                buf[o++] = (char)0xEF; buf[o++] = (char)0xBF; buf[o++] = (char)0xBD;
-                i++;
-                continue;
-            }
-        }
-        memcpy(buf + o, data + i, n);
-        o += n;
-        i += n;
-    }
-    JSValue out = JS_NewStringLen(ctx, buf, o);
-    js_free(ctx, buf);
-    return out;
-}
+/* TextEncoder/TextDecoder and the UTF-8 helpers (utf8Encode, utf8Decode) */
+#include "encoding.c"
+/* URL parsing (ada) */
+#include "url.c"
 
 static const char b64_alphabet[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
 
@@ -338,7 +294,96 @@ static JSValue native_base64_decode(JSContext *ctx, JSValueConst this_val, int a
     return result;
 }
 
+/* ---- crypto.subtle: one operation on the host (guest_sdk/ABI.md, "The crypto framing") ---- */
+
+#define CRYPTO_MAX_INPUTS 16
+
+/* crypto(header JSON, [Uint8Array...]) -> [answer header JSON, ArrayBuffer...]: the inputs'
+ * bytes are passed to the host by address (no copy); the host reads them before returning */
+static JSValue native_crypto(JSContext *ctx, JSValueConst this_val, int argc, JSValueConst *argv) {
+    uint32_t count = 0;
+    size_t header_len;
+    if (argc < 2)
+        return JS_ThrowTypeError(ctx, "crypto: missing arguments");
+    JSValue count_value = JS_GetPropertyStr(ctx, argv[1], "length");
+    int failed = JS_ToUint32(ctx, &count, count_value);
+    JS_FreeValue(ctx, count_value);
+    if (failed)
+        return JS_EXCEPTION;
+    if (count > CRYPTO_MAX_INPUTS)
+        return JS_ThrowRangeError(ctx, "crypto: too many inputs");
+    const char *header = JS_ToCStringLen(ctx, &header_len, argv[0]);
+    if (!header)
+        return JS_EXCEPTION;
+    size_t request_len = 8 + 8 * (size_t)count + header_len;
+    uint32_t *request = js_malloc(ctx, request_len);
+    if (!request) {
+        JS_FreeCString(ctx, header);
+        return JS_EXCEPTION;
+    }
+    request[0] = (uint32_t)header_len;
+    request[1] = count;
+    for (uint32_t i = 0; i < count; i++) {
+        size_t len = 0;
+        JSValue item = JS_GetPropertyUint32(ctx, argv[1], i); /* the array keeps it alive */
+        uint8_t *data = JS_IsException(item) ? NULL : view_bytes(ctx, item, &len);
+        JS_FreeValue(ctx, item);
+        if (!data) {
+            js_free(ctx, request);
+            JS_FreeCString(ctx, header);
+            return JS_EXCEPTION;
+        }
+        request[2 + 2 * i] = (uint32_t)(uintptr_t)data;
+        request[3 + 2 * i] = (uint32_t)len;
+    }
+    memcpy((char *)request + 8 + 8 * count, header, header_len);
+    JS_FreeCString(ctx, header);
+    int32_t staged = host_crypto((const char *)request, (int32_t)request_len);
+    js_free(ctx, request);
+    if (staged < 8)
+        return JS_ThrowTypeError(ctx, "crypto: the host did not answer");
+    uint8_t *answer = js_malloc(ctx, (size_t)staged);
+    if (!answer)
+        return JS_EXCEPTION;
+    int32_t got = host_staged_read((char *)answer, staged);
+    uint32_t answer_header_len, outputs;
+    memcpy(&answer_header_len, answer, 4);
+    memcpy(&outputs, answer + 4, 4);
+    size_t offset = 8 + 4 * (size_t)outputs + answer_header_len;
+    if (got != staged || outputs > CRYPTO_MAX_INPUTS || offset > (size_t)staged) {
+        js_free(ctx, answer);
+        return JS_ThrowTypeError(ctx, "crypto: malformed answer from the host");
+    }
+    JSValue result = JS_NewArray(ctx);
+    bool ok = !JS_IsException(result) &&
+        JS_SetPropertyUint32(ctx, result, 0,
+                             JS_NewStringLen(ctx, (const char *)answer + 8 + 4 * outputs, answer_header_len)) >= 0;
+    for (uint32_t i = 0; ok && i < outputs; i++) {
+        uint32_t size;
+        memcpy(&size, answer + 8 + 4 * i, 4);
+        if (size > (size_t)staged - offset) {
+            JS_ThrowTypeError(ctx, "crypto: malformed answer from the host");
+            ok = false;
+            break;
+        }
+        ok = JS_SetPropertyUint32(ctx, result, i + 1, JS_NewArrayBufferCopy(ctx, answer + offset, size)) >= 0;
+        offset += size;
+    }
+    js_free(ctx, answer);
+    if (!ok) {
+        JS_FreeValue(ctx, result);
+        return JS_EXCEPTION;
+    }
+    return result;
+}
+
+/* inGlobalScope(): true while the user's top-level code runs (a key made then is re-created per call) */
+static JSValue native_in_global_scope(JSContext *ctx, JSValueConst this_val, int argc, JSValueConst *argv) {
+    return JS_NewBool(ctx, in_global_scope);
+}
+
 static JSValue native_allocation_failures(JSContext *ctx, JSValueConst this_val, int argc, JSValueConst *argv);
+static JSValue native_lazy_module(JSContext *ctx, JSValueConst this_val, int argc, JSValueConst *argv);
 
 static const JSCFunctionListEntry native_functions[] = {
     JS_CFUNC_DEF("log", 2, native_log),
@@ -346,9 +391,18 @@ static const JSCFunctionListEntry native_functions[] = {
     JS_CFUNC_DEF("randomFill", 2, native_random_fill),
     JS_CFUNC_DEF("utf8Encode", 1, native_utf8_encode),
     JS_CFUNC_DEF("utf8Decode", 2, native_utf8_decode),
+    JS_CFUNC_DEF("textDecode", 5, native_text_decode),
+    JS_CFUNC_DEF("encodingId", 1, native_encoding_id),
+    JS_CFUNC_DEF("encodingName", 1, native_encoding_name),
+    JS_CFUNC_DEF("encodeInto", 2, native_encode_into),
+    JS_CFUNC_DEF("urlParse", 2, native_url_parse),
+    JS_CFUNC_DEF("urlSet", 3, native_url_set),
     JS_CFUNC_DEF("base64Encode", 1, native_base64_encode),
     JS_CFUNC_DEF("base64Decode", 1, native_base64_decode),
     JS_CFUNC_DEF("allocationFailures", 0, native_allocation_failures),
+    JS_CFUNC_DEF("lazyModule", 1, native_lazy_module),
+    JS_CFUNC_DEF("crypto", 2, native_crypto),
+    JS_CFUNC_DEF("inGlobalScope", 0, native_in_global_scope),
 };
 
 /* ---- loading the user's code ---------------------------------------------- */
@@ -421,6 +475,73 @@ static JSValue native_allocation_failures(JSContext *ctx, JSValueConst this_val,
     return JS_NewUint32(ctx, allocation_failures);
 }
 
+/* QuickJS keeps each function's source text for Function.prototype.toString: for
+ * the prelude, a copy of its text per nesting level. Dropped (zeroed first: long
+ * zero runs stay out of a snapshot image) once a prelude part has been compiled;
+ * its functions then print as "function name() { [native code] }", like built-ins
+ * (which WPT relies on: `new Request(URL)` parses String(URL) as a URL). Only
+ * functions compiled from `filename` are touched. */
+static void drop_sources_of(const char *filename) {
+    JSAtom atom = JS_NewAtom(context, filename);
+    struct list_head *el;
+    list_for_each(el, &runtime->gc_obj_list) {
+        JSGCObjectHeader *header = list_entry(el, JSGCObjectHeader, link);
+        if (JS_GC_TYPE(header) != JS_GC_OBJ_TYPE_FUNCTION_BYTECODE)
+            continue;
+        JSFunctionBytecode *b = (JSFunctionBytecode *)header;
+        if (!b->source || b->filename != atom)
+            continue;
+        memset(b->source, 0, (size_t)b->source_len);
+        js_free_rt(runtime, b->source);
+        b->source = NULL;
+        b->source_len = 0;
+    }
+    JS_FreeAtom(context, atom);
+}
+
+/* Lazy prelude modules (guest_sdk/js/prelude/35-webidl.js): the text between
+ * "/\*@lazy NAME\n" and "\n@end*\/" in the embedded prelude, a block comment to the
+ * prelude's own parse. lazyModule(NAME) compiles and evaluates it (once per
+ * snapshot: the prelude caches the result) and returns its value, a function.
+ * Measured: compiling costs ~550 fuel a byte (streams, 95 KB: 56 M fuel, ~10 ms);
+ * keeping bytecode for them in the base snapshot instead (JS_WriteObject) cut
+ * that tenfold but added ~550 KB of compiler garbage to every snapshot. */
+static const char *find_text(const char *from, const char *end, const char *needle) {
+    size_t n = strlen(needle);
+    for (const char *p = from; p + n <= end; p++)
+        if (*p == *needle && memcmp(p, needle, n) == 0)
+            return p;
+    return NULL;
+}
+
+static JSValue native_lazy_module(JSContext *ctx, JSValueConst this_val, int argc, JSValueConst *argv) {
+    char marker[64], filename[64];
+    const char *name = argc > 0 ? JS_ToCString(ctx, argv[0]) : NULL;
+    if (!name)
+        return JS_EXCEPTION;
+    snprintf(marker, sizeof(marker), "/*@lazy %s\n", name);
+    snprintf(filename, sizeof(filename), "<wasmtask %s>", name);
+    JS_FreeCString(ctx, name);
+    const char *text = (const char *)wasmtask_prelude_js;
+    const char *text_end = text + wasmtask_prelude_js_len;
+    const char *start = find_text(text, text_end, marker);
+    const char *stop = start ? find_text(start, text_end, "\n@end*/") : NULL;
+    if (!start || !stop)
+        return JS_ThrowInternalError(ctx, "no lazy prelude module %s", marker + 8);
+    start += strlen(marker);
+    size_t len = (size_t)(stop - start);
+    char *source = js_malloc(ctx, len + 1); /* JS_Eval wants a NUL after the text */
+    if (!source)
+        return JS_EXCEPTION;
+    memcpy(source, start, len);
+    source[len] = 0;
+    JSValue module = JS_Eval(ctx, source, len, filename, JS_EVAL_TYPE_GLOBAL | JS_EVAL_FLAG_STRICT);
+    js_free(ctx, source);
+    if (!JS_IsException(module))
+        drop_sources_of(filename);
+    return module;
+}
+
 static int create_context(void) {
     runtime = JS_NewRuntime2(&counting_malloc_functions, NULL);
     if (!runtime)
@@ -451,7 +572,10 @@ static int create_context(void) {
     prelude_api = JS_Call(context, factory, JS_UNDEFINED, 1, (JSValueConst *)&native);
     JS_FreeValue(context, factory);
     JS_FreeValue(context, native);
-    return JS_IsException(prelude_api) ? -1 : 0;
+    if (JS_IsException(prelude_api))
+        return -1;
+    drop_sources_of("<wasmtask prelude>");
+    return 0;
 }
 
 /* ---- the ABI ------------------------------------------------------------- */

@@ -5,18 +5,20 @@
     clock        wall-clock and monotonic time (capabilities/clock.py)
     random       the host's CSPRNG (capabilities/random.py)
     environment  an empty process: no env, args, files; exit; out-of-memory (capabilities/environment.py)
+    crypto       WebCrypto keys and operations for crypto.subtle, fuel-priced (capabilities/crypto.py)
 
 See capabilities/base.py for what a capability is made of.
 """
 
 from isolates.capabilities.base import Capability, ComponentFunction, ModuleFunction
 from isolates.capabilities.clock import CLOCK
+from isolates.capabilities.crypto import CRYPTO
 from isolates.capabilities.environment import ENVIRONMENT, ProcExit
 from isolates.capabilities.fetch import FETCH, GuestFetch
 from isolates.capabilities.log import LOG, open_log
 from isolates.capabilities.random import RANDOM
 
-CAPABILITIES: tuple[Capability, ...] = (LOG, FETCH, CLOCK, RANDOM, ENVIRONMENT)
+CAPABILITIES: tuple[Capability, ...] = (LOG, FETCH, CLOCK, RANDOM, ENVIRONMENT, CRYPTO)
 
 __all__ = [
     "CAPABILITIES",

@@ -70,9 +70,9 @@
     assert(condition, ...args) { if (!condition) native.log(LEVELS.error, "Assertion failed" + (args.length ? ": " + format(args) : "")); },
     dir(value) { native.log(LEVELS.info, inspect(value, 0, new Set())); },
     table(value) { native.log(LEVELS.info, inspect(value, 0, new Set())); },
-    time(label = "default") { timers.set(label, performance.now()); },
+    time(label = "default") { timers.set(label, performanceNow()); },
     timeEnd(label = "default") {
-      if (timers.has(label)) { native.log(LEVELS.info, label + ": " + (performance.now() - timers.get(label)).toFixed(3) + "ms"); timers.delete(label); }
+      if (timers.has(label)) { native.log(LEVELS.info, label + ": " + (performanceNow() - timers.get(label)).toFixed(3) + "ms"); timers.delete(label); }
     },
     count(label = "default") { const n = (counts.get(label) || 0) + 1; counts.set(label, n); native.log(LEVELS.info, label + ": " + n); },
   };

@@ -1,7 +1,10 @@
   // ---- errors ------------------------------------------------------------------
 
+  function isOutOfMemory(error) {
+    return (error instanceof InternalError && /out of memory/.test(error.message)) || (error === null && native.allocationFailures() > 0);
+  }
   function classify(error, fallback) {
-    if (error instanceof InternalError && /out of memory/.test(error.message)) return "memory_limit";
+    if (isOutOfMemory(error)) return "memory_limit";
     if (native.allocationFailures() > 0 && !(error instanceof Error && !(error instanceof InternalError || error instanceof RangeError))) return "memory_limit";
     if (error instanceof RangeError && /call stack size exceeded|stack overflow/i.test(error.message)) return "stack_overflow";
     return fallback;

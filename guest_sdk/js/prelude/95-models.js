@@ -8,6 +8,27 @@
   function succeed(result) { settle({ ok: true, result }); }
   function fail(error) { settle({ ok: false, error: errorRecord(error, "guest_error") }); }
 
+  // Lazy modules a function's source names are compiled at deploy, into its snapshot,
+  // rather than in each call that uses them (35-webidl.js). A miss costs time, not
+  // correctness: the module then loads in the call.
+  const LAZY_MODULE_HINTS = [
+    [/\b(ReadableStream|WritableStream|TransformStream|QueuingStrategy|TextDecoderStream|TextEncoderStream)\b|\.(pipeTo|pipeThrough|getReader|tee|stream)\s*\(/, streamsModule],
+    [/\b(Blob|File|FormData)\b|\.(blob|formData)\s*\(/, blobModule],
+    [/\bstructuredClone\b/, cloneModule],
+    [/\b(Response|Request|Headers)\b/, httpModule],
+    [/\bRequest\b|\.(blob|formData|redirect)\s*\(/, fetchModule],
+    [/\b(Event|CustomEvent|EventTarget|AbortController|AbortSignal|performance|Performance)\b|\.signal\b|addEventListener/, eventsModule],
+  ];
+  function preloadLazyModules(source, model) {
+    if (typeof source !== "string") return;
+    for (const [hint, load] of LAZY_MODULE_HINTS) if (hint.test(source)) load();
+    // a Workers handler's request.body or response.body is a stream (webtask's ctx.body, req.body are values)
+    if (model === "workers" && /\.body\b(?!Used)/.test(source)) streamsModule();
+    // a call of fetch(), not the definition of a Workers handler's fetch(request) {...}
+    const calls = source.match(/\bfetch\s*\(/g), definitions = source.match(/\bfetch\s*\([^()]*\)\s*\{/g);
+    if (calls !== null && calls.length > (definitions === null ? 0 : definitions.length)) fetchModule();
+  }
+
   function load(loaded, isModule, config) {
     let exported;
     if (isModule) {
@@ -26,6 +47,8 @@
     } else {
       throw new TypeError("the code exports no handler: expected `return function (cb) {...}`, `module.exports = function (ctx, cb) {...}`, or `export default { fetch(request, env, ctx) {...} }`");
     }
+    preloadLazyModules(config && config.source, handler.model);
+    if (handler.model === "workers" || handler.model === "webtask-ctx-req-res") httpModule(); // their every call uses it
     return JSON.stringify({ ok: true, model: handler.model });
   }
 
@@ -62,7 +85,8 @@
   }
 
   function webtaskResponse() {
-    const state = { status: 200, headers: new Headers(), chunks: [], ended: false };
+    const http = httpModule();
+    const state = { status: 200, headers: new http.Headers(), chunks: [], ended: false };
     const res = {
       get statusCode() { return state.status; },
       set statusCode(v) { state.status = Number(v); },
@@ -84,13 +108,8 @@
         state.ended = true;
         let total = 0;
         for (const c of state.chunks) total += c.length;
-        const bytes = new Uint8Array(total);
-        let at = 0;
-        for (const c of state.chunks) { bytes.set(c, at); at += c.length; }
-        const response = new Response(null, { status: Math.min(Math.max(state.status, 200), 599), headers: state.headers });
-        response._status = state.status;
-        response._contents = total ? { bytes } : null;
-        succeed(responseResult(response));
+        const bytes = concatBytes(state.chunks.length ? state.chunks : [new Uint8Array(0)], total);
+        succeed({ type: "response", status: state.status, headers: http.headersRecord(state.headers).list, ...wireBody(total ? { bytes } : null, {}) });
         return res;
       },
       on() { return res; }, once() { return res; },
@@ -122,26 +141,29 @@
     return req;
   }
 
-  function responseResult(response) {
-    const out = { type: "response", status: response._status, headers: Array.from(response.headers) };
-    return wireBody(response._contents, out);
+  // A Response as the call's result; a streamed body is read to the end first
+  // (the ABI returns a whole body: a stream is collected within the output cap).
+  function settleResponse(response) {
+    const result = httpModule().responseResult(response);
+    if (typeof result.then === "function") upon(result, succeed, fail);
+    else succeed(result);
   }
 
-  function jsonResult(value) {
-    if (value instanceof Response) return responseResult(value);
-    return { type: "json", value: value === undefined ? null : value };
+  function settleValue(value) {
+    if (isResponseValue(value)) settleResponse(value);
+    else succeed({ type: "json", value: value === undefined ? null : value });
   }
 
   function callbackFor() {
     return function cb(err, value) {
       if (err !== undefined && err !== null) fail(err);
-      else succeed(jsonResult(value));
+      else { try { settleValue(value); } catch (e) { fail(e); } }
     };
   }
 
   function watch(returned) {
     if (returned && typeof returned.then === "function") {
-      returned.then((value) => { if (value !== undefined) succeed(jsonResult(value)); }, fail);
+      returned.then((value) => { if (value !== undefined) settleValue(value); }, fail);
     }
   }
 
@@ -153,15 +175,15 @@
       if (handler.model === "workers") {
         const contents = bodyFromWire(request);
         const hasBody = contents !== null && request.method !== "GET" && request.method !== "HEAD";
-        const workerRequest = requestFromHost(request, hasBody ? contents : null);
+        const workerRequest = httpModule().requestFromHost(request, hasBody ? contents : null);
         const env = Object.assign({}, request.env || {}, request.secrets || {});
         const waiting = [];
         const ctx = { waitUntil(p) { waiting.push(Promise.resolve(p).catch(() => {})); }, passThroughOnException() {} };
         Promise.resolve()
           .then(() => handler.target.fetch(workerRequest, env, ctx))
           .then((value) => {
-            if (!(value instanceof Response)) throw new TypeError("fetch handler must return a Response, got " + (value === null ? "null" : typeof value));
-            succeed(responseResult(value));
+            if (!isResponseValue(value)) throw new TypeError("fetch handler must return a Response, got " + (value === null ? "null" : typeof value));
+            settleResponse(value);
           }, fail)
           .catch(fail);
         return;
@@ -169,7 +191,7 @@
       const ctx = webtaskContext(request);
       let returned;
       switch (handler.model) {
-        case "webtask-promise": returned = handler.target.call(ctx); watch(returned); if (!(returned && typeof returned.then === "function")) succeed(jsonResult(returned)); break;
+        case "webtask-promise": returned = handler.target.call(ctx); watch(returned); if (!(returned && typeof returned.then === "function")) settleValue(returned); break;
         case "webtask-cb": returned = handler.target.call(ctx, callbackFor()); watch(returned); break;
         case "webtask-ctx-cb": returned = handler.target(ctx, callbackFor()); watch(returned); break;
         default: returned = handler.target(ctx, webtaskRequest(request, ctx), webtaskResponse()); watch(returned); break;
@@ -179,15 +201,25 @@
     }
   }
 
+  // Out of memory ends the call as memory_limit wherever it strikes: in a promise
+  // job (whose error may never reach a handler, so the outcome stays empty) or while
+  // the result is serialized.
+  const OUT_OF_MEMORY = { code: "memory_limit", name: "InternalError", message: "out of memory", stack: "" };
   function finish() {
     if (outcome === null && runNextTimer()) return ""; // run jobs, then ask again
-    const result = outcome !== null ? outcome : {
-      ok: false,
-      error: { code: "guest_error", name: "Error", message: "the handler never completed: it did not call back, return a value, or settle its promise", stack: "" },
-    };
+    let result = outcome;
+    outcome = null;
+    if (result === null) {
+      result = { ok: false, error: native.allocationFailures() > 0 ? OUT_OF_MEMORY : {
+        code: "guest_error", name: "Error", message: "the handler never completed: it did not call back, return a value, or settle its promise", stack: "" } };
+    }
     try {
       return JSON.stringify(result);
     } catch (e) {
+      result = null; // let the collector take the result back
+      if (isOutOfMemory(e) || native.allocationFailures() > 0) return JSON.stringify({ ok: false, error: OUT_OF_MEMORY });
       return JSON.stringify({ ok: false, error: { code: "guest_error", name: e.name, message: "the result is not JSON-serializable: " + e.message, stack: "" } });
     }
   }
+
+  preludeReady = true;
