@@ -21,6 +21,7 @@ from __future__ import annotations
 import functools
 from collections import OrderedDict
 from dataclasses import replace
+from enum import Enum
 
 from isolates import (
     CallSpec,
@@ -60,8 +61,17 @@ def inline_limits(limits: Limits) -> Limits:
                                                                                         INLINE_WALL_CLOCK_MS))
 
 
-def attempt_inline(program: Program, request: dict[str, object], spec: CallSpec) -> InvokeResult | None:
-    """Run the call under the inline caps; ``None`` when the caps (not the function's
+class Stopped(Enum):
+    """Why an inline attempt was dropped: the version needs more fuel than the inline cap
+    (mark it slow), or the loop was busy past the inline deadline (try inline again next time:
+    a descheduled attempt says nothing about the function)."""
+
+    FUEL = "fuel"
+    TIME = "time"
+
+
+def attempt_inline(program: Program, request: dict[str, object], spec: CallSpec) -> InvokeResult | Stopped:
+    """Run the call under the inline caps; ``Stopped`` when the caps (not the function's
     limits) stopped it. The guest's log lines are not streamed: they come back in the
     result's (or the error's) ``logs``, for the caller to publish with the call's
     events in one batch, and only when the attempt counts. Other errors count and are raised."""
@@ -70,9 +80,9 @@ def attempt_inline(program: Program, request: dict[str, object], spec: CallSpec)
         return run(program, request, capped)
     except CpuLimitExceeded:
         if capped.limits.fuel < spec.limits.fuel:
-            return None
+            return Stopped.FUEL
         raise
     except Timeout:
         if capped.limits.wall_clock_ms < spec.limits.wall_clock_ms:
-            return None
+            return Stopped.TIME
         raise

@@ -20,7 +20,7 @@ from starlette.responses import Response
 
 from gateway.http import JSONResponse, request_id
 from gateway.identity.credentials import CredentialFilter
-from gateway.inline import attempt_inline
+from gateway.inline import Stopped, attempt_inline
 from gateway.logs.bus import LogBus
 from gateway.registry import Tenant
 from gateway.service import API_BUCKET, EDGE_BUCKET, Gateway, admission_key
@@ -91,14 +91,16 @@ async def call(
                 gateway.inline.eligible(program, inline_key, target.allowed_hosts):
             held = [start]
             try:
-                result = attempt_inline(program, request, spec)
+                attempt = attempt_inline(program, request, spec)
             except IsolateError as error:
                 held.extend(error.logs)
                 raise
-            if result is None:
-                gateway.inline.mark_slow(inline_key)
+            if isinstance(attempt, Stopped):
+                if attempt is Stopped.FUEL:
+                    gateway.inline.mark_slow(inline_key)
                 held = None
             else:
+                result = attempt
                 held.extend(result.logs)
         if result is None:
             logs.publish(tenant.name, start.to_dict())

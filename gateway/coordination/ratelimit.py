@@ -2,7 +2,17 @@
 
 The script reads Redis's own clock (``TIME``), so workers on hosts with skewed
 clocks agree; a bucket is one hash (``tokens``, ``updated``) that expires once it
-would be full again. One round trip per take.
+would be full again.
+
+Leases: a round trip costs the gateway far more CPU than the take itself
+(benches/README.md, "What Redis costs"), so a worker takes up to
+``LEASE_SECONDS`` worth of the tenant's rate in one trip (never more than its
+share of the burst) and answers the next calls from that lease; a lease not
+used within ``LEASE_SECONDS`` lapses. A tenant whose rate gives less than two
+tokens per lease (a low limit, where exactness matters most) takes one token a
+trip: exact. Above that, all workers together may admit at most one lease each
+beyond what the bucket held at that moment, and never more than the bucket
+refills over time.
 
 Redis unreachable (or slower than ``timeout_seconds``): the take falls back to a
 local bucket holding this worker's share (rate and burst divided by
@@ -16,6 +26,7 @@ from __future__ import annotations
 import asyncio
 import math
 import time
+from dataclasses import dataclass
 from typing import Protocol
 
 from redis.asyncio import Redis
@@ -36,15 +47,27 @@ if tokens == nil or updated == nil then
   updated = now
 end
 tokens = math.min(burst, tokens + math.max(0, now - updated) * rate)
-local allowed = 0
+local granted = 0
 if tokens >= 1 then
-  tokens = tokens - 1
-  allowed = 1
+  granted = math.min(tonumber(ARGV[3]), math.floor(tokens))
+  tokens = tokens - granted
 end
 redis.call('HSET', KEYS[1], 'tokens', tostring(tokens), 'updated', tostring(now))
 redis.call('PEXPIRE', KEYS[1], math.ceil(burst / rate * 1000) + 1000)
-return {allowed, tostring(tokens)}
+return {granted, tostring(tokens)}
 """
+
+
+LEASE_SECONDS = 0.05
+
+
+@dataclass
+class _Lease:
+    """Tokens a worker took from Redis in advance, usable until ``until`` (monotonic seconds)."""
+
+    tokens: int
+    remaining: float  # what the bucket held when the lease was taken (for the headers)
+    until: float
 
 
 class AsyncRateLimiter(Protocol):
@@ -91,17 +114,35 @@ class RedisRateLimiter:
         self.fallbacks = 0  # takes answered locally because Redis failed (a /metrics counter)
         self._script = redis.register_script(TAKE)
         self._down_until = 0.0
+        self._leases: dict[BucketKey, _Lease] = {}
+        self.round_trips = 0
 
     @property
     def available(self) -> bool:
         return time.monotonic() >= self._down_until
 
+    def lease_size(self, rate: float, burst: int) -> int:
+        """Tokens one round trip takes: ``LEASE_SECONDS`` of the rate, at most this worker's share of the burst."""
+        return max(1, min(int(rate * LEASE_SECONDS), burst // (2 * self.workers)))
+
     async def take(self, key: BucketKey, rate: float, burst: int) -> RateDecision:
+        now = time.monotonic()
+        lease = self._leases.get(key)
+        if lease is not None and lease.tokens >= 1 and now < lease.until:
+            lease.tokens -= 1
+            return decision(True, lease.remaining + lease.tokens, rate, burst)
         if self.available:
             try:
+                self.round_trips += 1
                 async with asyncio.timeout(self.timeout_seconds):
-                    allowed, tokens = await self._script(keys=[self.prefix + ":".join(key)], args=[rate, burst])
-                return decision(bool(int(allowed)), float(tokens), rate, burst)
+                    granted, tokens = await self._script(keys=[self.prefix + ":".join(key)],
+                                                         args=[rate, burst, self.lease_size(rate, burst)])
+                granted, remaining = int(granted), float(tokens)
+                if granted > 1:
+                    self._leases[key] = _Lease(granted - 1, remaining, now + LEASE_SECONDS)
+                else:
+                    self._leases.pop(key, None)
+                return decision(granted >= 1, remaining + max(0, granted - 1), rate, burst)
             except (RedisError, OSError, TimeoutError):
                 self._down_until = time.monotonic() + self.retry_seconds
         self.fallbacks += 1
@@ -110,6 +151,8 @@ class RedisRateLimiter:
         return self.fallback.take(key, share_rate, share_burst)
 
     def forget(self, tenant: str) -> None:
-        """Local buckets only: a re-created tenant's Redis bucket is keyed by the same name but
+        """Local buckets and leases only: a re-created tenant's Redis bucket is keyed by the same name but
         starts where the old one was at most ``burst / rate`` seconds ago (then it expires)."""
         self.fallback.forget(tenant)
+        for key in [key for key in self._leases if key[0] == tenant]:
+            del self._leases[key]

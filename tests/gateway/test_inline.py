@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from gateway.inline import INLINE_FUEL, InlinePolicy, attempt_inline
+from gateway.inline import INLINE_FUEL, InlinePolicy, Stopped, attempt_inline
 from host_api.log import LogRecord
 from host_api.request import guest_request
 from isolates import CallSpec, CpuLimitExceeded, GuestError, Limits, prepare
@@ -27,7 +27,7 @@ def test_a_short_call_counts_and_its_logs_are_kept() -> None:
     limits = Limits()
     spec, streamed = streamed_spec(limits)
     result = attempt_inline(prepare("javascript", SHORT, limits), guest_request(), spec)
-    assert result is not None and result.value == "quick"
+    assert not isinstance(result, Stopped) and result.value == "quick"
     assert streamed == []  # held back: the caller publishes them with the call's events, in one batch
     assert [r.msg for r in result.logs] == ["short"]
 
@@ -36,15 +36,16 @@ def test_a_call_over_the_inline_cap_is_dropped_unseen() -> None:
     limits = Limits()
     assert limits.fuel > INLINE_FUEL
     spec, streamed = streamed_spec(limits)
-    assert attempt_inline(prepare("javascript", LONG, limits), guest_request(), spec) is None
+    assert attempt_inline(prepare("javascript", LONG, limits), guest_request(), spec) is Stopped.FUEL
     assert streamed == []  # 'started' was only kept back: the real run logs it once
 
 
 def test_a_function_whose_own_limit_is_the_cap_gets_its_error() -> None:
+    program = prepare("javascript", LONG, Limits())  # deployed with room for its top-level code
     limits = Limits(fuel=INLINE_FUEL // 2)
     spec, streamed = streamed_spec(limits)
     with pytest.raises(CpuLimitExceeded) as caught:
-        attempt_inline(prepare("javascript", LONG, limits), guest_request(), spec)
+        attempt_inline(program, guest_request(), spec)
     assert [r.msg for r in caught.value.logs] == ["started"] and streamed == []
 
 

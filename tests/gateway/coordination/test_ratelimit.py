@@ -49,3 +49,16 @@ def test_without_redis_a_worker_keeps_its_share(redis_server: PrivateRedis) -> N
     allowed, fallbacks = asyncio.run(scenario())
     assert allowed.count(True) == 5  # half of the burst: this worker's share
     assert fallbacks == 8
+
+
+def test_a_high_rate_tenant_leases_tokens_instead_of_a_round_trip_per_call(redis_server: PrivateRedis) -> None:
+    async def scenario() -> tuple[int, int]:
+        client = Redis.from_url(redis_server.url)
+        limiter = RedisRateLimiter(client)
+        allowed = [(await limiter.take(("busy", "edge"), 1000.0, 1000)).allowed for _ in range(100)]
+        await client.aclose()
+        return allowed.count(True), limiter.round_trips
+
+    allowed, round_trips = asyncio.run(scenario())
+    assert allowed == 100
+    assert round_trips == 2  # 50 ms of a 1000/s rate: 50 tokens a trip
