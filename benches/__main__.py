@@ -4,28 +4,45 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import dataclasses
 import datetime
+import functools
 import os
 import shutil
 import signal
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import NoReturn
 
 import httpx
 
-from benches import inprocess, machine, micro, peers, plots, report, wrk
+from benches import cpu, inprocess, machine, micro, peers, plots, propagation, redis_cost, report, wrk
 from benches.gateway_server import GatewayUnavailable, GatewayUnderTest, uvicorn_call
 from benches.gateway_server import settings as gateway_settings
 from benches.processes import ServerFailed
+from benches.redis_server import RedisUnavailable, RedisUnderTest
 from benches.wrk import LoadResult
 
-SCENARIOS = ("inprocess", "micro", "http", "deploy", "peers")
+SCENARIOS = ("inprocess", "micro", "http", "deploy", "peers", "redis", "propagation")
 CONCURRENCIES = (1, 8, 64)
 DEFAULT_OUT = Path(__file__).parent / "results"
+# Several processes beside one: 2, and one per CPU when that is another number.
+WORKER_COUNTS = tuple(sorted({2, os.cpu_count() or 2} - {1}))
+# The baselines of wasmtask's HTTP targets, loaded in the same run with --only http.
+HTTP_BASELINES = ("starlette", *(peers.with_workers("starlette", n) for n in WORKER_COUNTS), "workerd")
+ALL_PEERS = (*HTTP_BASELINES, *(name for name in peers.PEERS if name not in HTTP_BASELINES))
+
+
+@dataclass(frozen=True)
+class Target:
+    """A system under wrk load: where to send it, and how to read its CPU seconds so far."""
+
+    url: str
+    cpu_seconds: Callable[[], float]
 
 
 @dataclass(frozen=True)
@@ -39,11 +56,14 @@ class Plan:
     inprocess_calls: int  # per in-process scenario (after inprocess.measure's own 200 warm-up calls)
     deploys: int  # cold deploys per deploy scenario
     micro_scale: float  # benches.micro: each claim's default repetitions times this
+    redis: redis_cost.Plan  # what Redis costs a call
+    propagation_deploys: int  # deploys through one gateway, each watched on another
 
 
-FULL = Plan(duration_s=3, rounds=3, slow_duration_s=5, warmup_s=2, inprocess_calls=1000, deploys=5, micro_scale=1.0)
+FULL = Plan(duration_s=3, rounds=3, slow_duration_s=5, warmup_s=2, inprocess_calls=1000, deploys=5, micro_scale=1.0,
+            redis=redis_cost.FULL, propagation_deploys=100)
 QUICK = Plan(duration_s=2, rounds=1, slow_duration_s=2, warmup_s=1, inprocess_calls=200, deploys=3,
-             micro_scale=0.25)
+             micro_scale=0.25, redis=redis_cost.QUICK, propagation_deploys=20)
 WARMUP_CONCURRENCY = 8
 # Orders of magnitude slower than the rest: measured once per concurrency, not in every round.
 SLOW_SYSTEMS = frozenset({"node-spawn"})
@@ -57,6 +77,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--only", type=_scenarios, default=SCENARIOS,
                         help=f"comma-separated subset of {','.join(SCENARIOS)} (default: all)")
     parser.add_argument("--out", type=Path, default=DEFAULT_OUT, help=f"output directory (default: {DEFAULT_OUT})")
+    parser.add_argument("--rounds", type=int, default=None,
+                        help="interleaved wrk rounds per point (default: 3, --quick: 1); more on a busy machine")
     return parser.parse_args(argv)
 
 
@@ -96,8 +118,8 @@ def run_micro(plan: Plan, results: report.Results) -> None:
 
 
 def start_gateway(stack: contextlib.ExitStack, work_dir: Path, plan: Plan, only: tuple[str, ...],
-                  results: report.Results, targets: dict[str, str]) -> None:
-    say("wasmtask: starting the gateway")
+                  results: report.Results, targets: dict[str, Target]) -> None:
+    say("wasmtask: starting the gateway (1 worker)")
     try:
         gateway = stack.enter_context(GatewayUnderTest(work_dir))
         results.conditions["bench tenant concurrency"] = gateway.tenant.get("concurrency", "?")
@@ -109,15 +131,36 @@ def start_gateway(stack: contextlib.ExitStack, work_dir: Path, plan: Plan, only:
         if "http" in only:
             gateway.deploy("hello", inprocess.SCENARIOS["workers-hello"][0])
             gateway.call("hello")
-            targets["wasmtask"] = gateway.url("hello")
+            targets["wasmtask"] = Target(gateway.url("hello"), functools.partial(cpu.group_cpu_seconds, gateway.pid))
     except (ServerFailed, GatewayUnavailable, httpx.HTTPError) as error:
         scenarios = [scenario for scenario in ("http", "deploy") if scenario in only]
         results.skipped[f"wasmtask ({', '.join(scenarios)})"] = f"gateway not available: {error}"
+    if "http" in only:
+        for workers in WORKER_COUNTS:
+            start_gateway_workers(stack, work_dir, workers, results, targets)
 
 
-def start_peers(stack: contextlib.ExitStack, work_dir: Path, hello_js: Path, results: report.Results,
-                targets: dict[str, str]) -> None:
-    for name in peers.PEERS:
+def start_gateway_workers(stack: contextlib.ExitStack, work_dir: Path, workers: int, results: report.Results,
+                          targets: dict[str, Target]) -> None:
+    """``wasmtask serve --workers N`` with the bench's own redis-server (its CPU counted with the gateway's)."""
+    system = peers.with_workers("wasmtask", workers)
+    say(f"wasmtask: starting {workers} workers + Redis")
+    try:
+        redis_server = stack.enter_context(RedisUnderTest(work_dir / f"{system}-redis"))
+        gateway = stack.enter_context(GatewayUnderTest(work_dir, name=system, workers=workers,
+                                                       redis_url=redis_server.url))
+        gateway.deploy("hello", inprocess.SCENARIOS["workers-hello"][0])
+        gateway.call("hello")  # one keep-alive connection, so one worker: wrk's warm-up (8 connections) does the rest
+    except (RedisUnavailable, ServerFailed, GatewayUnavailable, httpx.HTTPError) as error:
+        results.skipped[system] = f"not available: {error}"
+        return
+    targets[system] = Target(gateway.url("hello"),
+                             functools.partial(cpu.group_cpu_seconds, gateway.pid, (redis_server.pid,)))
+
+
+def start_peers(stack: contextlib.ExitStack, work_dir: Path, hello_js: Path, names: tuple[str, ...],
+                results: report.Results, targets: dict[str, Target]) -> None:
+    for name in names:
         say(f"peer {name}: starting")
         try:
             server = peers.start(name, work_dir, hello_js)
@@ -125,14 +168,16 @@ def start_peers(stack: contextlib.ExitStack, work_dir: Path, hello_js: Path, res
             results.skipped[name] = str(error)
             continue
         stack.callback(server.stop)
-        targets[name] = server.url + "/"
+        assert server.process is not None
+        targets[name] = Target(server.url + "/", functools.partial(cpu.group_cpu_seconds, server.process.pid))
 
 
-def run_load(wrk_path: str, lua: Path, plan: Plan, targets: dict[str, str], results: report.Results) -> None:
-    for system, url in list(targets.items()):
+def run_load(wrk_path: str, lua: Path, plan: Plan, targets: dict[str, Target], results: report.Results) -> None:
+    for system, target in list(targets.items()):
         say(f"warm-up {system}: {plan.warmup_s} s at c={WARMUP_CONCURRENCY}")
         try:
-            wrk.run(wrk_path, lua, url, system=system, concurrency=WARMUP_CONCURRENCY, duration_s=plan.warmup_s)
+            wrk.run(wrk_path, lua, target.url, system=system, concurrency=WARMUP_CONCURRENCY,
+                    duration_s=plan.warmup_s)
         except (RuntimeError, ValueError, OSError) as error:
             results.skipped[system] = f"warm-up failed: {error}"
             del targets[system]
@@ -142,19 +187,19 @@ def run_load(wrk_path: str, lua: Path, plan: Plan, targets: dict[str, str], resu
     runs: dict[tuple[str, int], list[LoadResult]] = {}
     for round_index in range(plan.rounds):
         for concurrency in CONCURRENCIES:
-            for system, url in targets.items():
+            for system, target in targets.items():
                 slow = system in SLOW_SYSTEMS
                 if slow and round_index > 0:
                     continue
                 try:
-                    result = wrk.run(wrk_path, lua, url, system=system, concurrency=concurrency,
+                    result = wrk.run(wrk_path, lua, target.url, system=system, concurrency=concurrency,
                                      duration_s=plan.slow_duration_s if slow else plan.duration_s,
-                                     load_average=round(machine.load_average(), 2))
+                                     load_average=round(machine.load_average(), 2), server_cpu=target.cpu_seconds)
                 except (RuntimeError, ValueError, OSError) as error:
                     results.skipped[f"{system} c={concurrency} round {round_index + 1}"] = f"wrk failed: {error}"
                     continue
                 runs.setdefault((system, concurrency), []).append(result)
-                say(f"round {round_index + 1}/{plan.rounds} {system:>10} c={concurrency:<3} "
+                say(f"round {round_index + 1}/{plan.rounds} {system:>12} c={concurrency:<3} "
                     f"{result.ok_per_second:>10,.1f} req/s  p50 {result.p50_ms:.2f} ms  p99 {result.p99_ms:.2f} ms  "
                     f"errors {result.non_2xx + sum(result.socket_errors.values())}")
                 time.sleep(SETTLE_AFTER.get(system, 0.0))
@@ -165,9 +210,36 @@ def run_load(wrk_path: str, lua: Path, plan: Plan, targets: dict[str, str], resu
             f"{min(during):.2f} to {max(during):.2f}")
 
 
+def run_redis(plan: Plan, work_dir: Path, wrk_path: str | None, lua: Path, results: report.Results) -> None:
+    say("redis: the gateway's CPU per call with and without Redis")
+
+    def run_wrk(url: str, *, system: str, concurrency: int, duration_s: int,
+                server_cpu: Callable[[], float] | None = None) -> LoadResult:
+        assert wrk_path is not None
+        return wrk.run(wrk_path, lua, url, system=system, concurrency=concurrency, duration_s=duration_s,
+                       server_cpu=server_cpu)
+
+    if wrk_path is None:
+        results.skipped["redis (over HTTP)"] = "wrk not available: only the in-process measurement ran"
+    try:
+        results.redis_cost = redis_cost.measure(work_dir, run_wrk if wrk_path else None, plan.redis, say=say)
+    except (RedisUnavailable, ServerFailed, GatewayUnavailable, httpx.HTTPError, RuntimeError, OSError) as error:
+        results.skipped["redis"] = f"{type(error).__name__}: {error}"
+
+
+def run_propagation(plan: Plan, work_dir: Path, results: report.Results) -> None:
+    say(f"propagation: {plan.propagation_deploys} deploys through one gateway, each watched on another")
+    try:
+        results.propagation = propagation.measure(work_dir, plan.propagation_deploys, say=say)
+    except (RedisUnavailable, ServerFailed, GatewayUnavailable, httpx.HTTPError) as error:
+        results.skipped["propagation"] = f"{type(error).__name__}: {error}"
+
+
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     plan = QUICK if args.quick else FULL
+    if args.rounds is not None:
+        plan = dataclasses.replace(plan, rounds=max(1, args.rounds))
     signal.signal(signal.SIGTERM, _terminate)
     started_at = time.monotonic()
     out_dir: Path = args.out
@@ -191,14 +263,14 @@ def main(argv: list[str] | None = None) -> int:
             run_inprocess(plan, results)
         if "micro" in args.only:
             run_micro(plan, results)
-        http_wanted = [s for s in ("http", "peers") if s in args.only]
         wrk_path: str | None = None
-        if http_wanted:
+        if any(scenario in args.only for scenario in ("http", "peers", "redis")):
             try:
                 wrk_path = wrk.find_wrk()
-            except wrk.WrkMissing as error:
-                for scenario in http_wanted:
-                    results.skipped[scenario] = str(error)
+            except wrk.WrkMissing as error:  # redis: the in-process measurement still runs (run_redis says so)
+                for scenario in ("http", "peers"):
+                    if scenario in args.only:
+                        results.skipped[scenario] = str(error)
         if wrk_path:
             results.conditions.update({
                 "wrk": f"{plan.rounds} interleaved round(s) of {plan.duration_s} s per point, median round shown "
@@ -208,20 +280,31 @@ def main(argv: list[str] | None = None) -> int:
             })
         hello_js = work_dir / "hello.js"
         hello_js.write_text(inprocess.SCENARIOS["workers-hello"][0] + "\n")
-        targets: dict[str, str] = {}
+        targets: dict[str, Target] = {}
+        lua = wrk.write_lua(work_dir)
         with contextlib.ExitStack() as stack:
             if "deploy" in args.only or ("http" in args.only and wrk_path):
                 results.conditions["gateway"] = gateway_settings()
                 results.conditions["gateway uvicorn call (bare Starlette mirrors it)"] = f"`{uvicorn_call()}`"
                 start_gateway(stack, work_dir, plan, args.only, results, targets)
-            if "peers" in args.only and wrk_path:
-                start_peers(stack, work_dir, hello_js, results, targets)
+            if wrk_path and ("peers" in args.only or "http" in args.only):
+                start_peers(stack, work_dir, hello_js, ALL_PEERS if "peers" in args.only else HTTP_BASELINES,
+                            results, targets)
             if wrk_path and targets:
-                run_load(wrk_path, wrk.write_lua(work_dir), plan, targets, results)
-            # Keep the servers' logs with the results (before the ExitStack stops them and the work dir goes).
-            log_dir.mkdir(parents=True, exist_ok=True)
-            for log in work_dir.glob("*.log"):
-                shutil.copy(log, log_dir / log.name)
+                results.conditions["CPU accounting"] = (
+                    "per wrk run, user + system CPU seconds of each server's process group from /proc "
+                    "(uvicorn's supervisor and workers; wasmtask N workers: plus its redis-server) and of wrk "
+                    "(RUSAGE_CHILDREN); nothing pinned: servers and wrk share the machine's CPUs")
+                run_load(wrk_path, lua, plan, targets, results)
+        # After the HTTP servers are stopped: these start their own and measure CPU, which the others would share.
+        if "redis" in args.only:
+            run_redis(plan, work_dir, wrk_path, lua, results)
+        if "propagation" in args.only:
+            run_propagation(plan, work_dir, results)
+        # Keep the servers' logs with the results (before the work dir goes).
+        log_dir.mkdir(parents=True, exist_ok=True)
+        for log in work_dir.glob("*.log"):
+            shutil.copy(log, log_dir / log.name)
     finally:
         shutil.rmtree(work_dir, ignore_errors=True)
     node = peers.node_binary()

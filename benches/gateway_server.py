@@ -4,6 +4,12 @@ The gateway runs with its defaults except two admission knobs that would
 otherwise turn the load into errors rather than measure it: the bench tenant's
 rate limit is effectively off, and the per-tenant queue is deep enough for
 64 connections. Both are reported with the results.
+
+``workers`` > 1 runs ``wasmtask serve --workers N`` (uvicorn's supervisor); ``redis_url``
+sets ``WASMTASK_REDIS_URL`` (the bench starts its own redis-server, benches/redis_server.py,
+so that it knows the PID). Two gateways given the same ``data_dir`` share the registry,
+as two hosts sharing one database would: the first creates the bench tenant, the
+second finds it (``create_tenant=False``).
 """
 
 from __future__ import annotations
@@ -60,7 +66,9 @@ class DeployResult:
 
 
 def settings() -> str:
-    return (f"`wasmtask serve` (1 uvicorn process), WASMTASK_QUEUE_DEPTH={QUEUE_DEPTH}, bench tenant rate limit "
+    return (f"`wasmtask serve` (1 uvicorn process; `--workers N`: uvicorn's supervisor over N, with "
+            f"WASMTASK_REDIS_URL at the bench's own redis-server on a unix socket), "
+            f"WASMTASK_QUEUE_DEPTH={QUEUE_DEPTH} per worker, bench tenant rate limit "
             f"{RATE_LIMIT['per_second']:,}/s (burst {RATE_LIMIT['burst']:,}), everything else default")
 
 
@@ -75,14 +83,19 @@ def uvicorn_call() -> str:
 
 
 class GatewayUnderTest:
-    def __init__(self, work_dir: Path) -> None:
-        self.admin_key = secrets.token_urlsafe(24)
-        data_dir = work_dir / "gateway-data"
+    def __init__(self, work_dir: Path, *, name: str = "wasmtask", workers: int = 1, redis_url: str | None = None,
+                 data_dir: Path | None = None, admin_key: str | None = None, create_tenant: bool = True) -> None:
+        self.admin_key = admin_key or secrets.token_urlsafe(24)
+        self.create_tenant = create_tenant
+        data_dir = data_dir or work_dir / f"{name}-data"
         port = free_port()
-        env = {**os.environ, "WASMTASK_ADMIN_KEY": self.admin_key, "WASMTASK_QUEUE_DEPTH": str(QUEUE_DEPTH)}
+        env = {key: value for key, value in os.environ.items() if not key.startswith("WASMTASK_")}
+        env.update({"WASMTASK_ADMIN_KEY": self.admin_key, "WASMTASK_QUEUE_DEPTH": str(QUEUE_DEPTH)})
+        if redis_url is not None:
+            env["WASMTASK_REDIS_URL"] = redis_url
         argv = [sys.executable, "-m", "gateway.cli", "serve", "--host", "127.0.0.1", "--port", str(port),
-                "--data-dir", str(data_dir), "--no-demo"]
-        self.server = Server("wasmtask", argv, port, work_dir / "wasmtask.log", ready_path="/healthz",
+                "--data-dir", str(data_dir), "--no-demo", "--workers", str(workers)]
+        self.server = Server(name, argv, port, work_dir / f"{name}.log", ready_path="/healthz",
                              cwd=REPO_ROOT, env=env)
         self.admin: httpx.Client | None = None  # carries the admin key
         self.public: httpx.Client | None = None  # what a visitor of /run/... sends: no credentials
@@ -95,8 +108,12 @@ class GatewayUnderTest:
                                   headers={"authorization": f"Bearer {self.admin_key}"})
         self.public = httpx.Client(base_url=self.server.url, trust_env=False, timeout=120)
         try:
-            self.tenant = self._expect(self.admin.post("/api/tenants", json={"name": TENANT, "rate_limit": RATE_LIMIT}),
-                                       "create the bench tenant")
+            if self.create_tenant:
+                self.tenant = self._expect(self.admin.post("/api/tenants", json={"name": TENANT,
+                                                                                 "rate_limit": RATE_LIMIT}),
+                                           "create the bench tenant")
+            else:
+                self.tenant = self._expect(self.admin.get(f"/api/tenants/{TENANT}"), "find the bench tenant")
         except BaseException:
             self.__exit__()
             raise
@@ -116,6 +133,12 @@ class GatewayUnderTest:
         answer: dict[str, object] = response.json()
         return answer
 
+    @property
+    def pid(self) -> int:
+        """The PID of `wasmtask serve` (the leader of its process group: the workers are in it)."""
+        assert self.server.process is not None, "not started"
+        return self.server.process.pid
+
     def url(self, name: str) -> str:
         return f"{self.server.url}/run/{TENANT}/{name}"
 
@@ -132,13 +155,17 @@ class GatewayUnderTest:
 
     def call(self, name: str) -> float:
         """One GET /run/bench/{name}; its round trip in ms (a non-2xx answer is an error)."""
-        assert self.public is not None
         started = time.perf_counter()
+        self.answer(name)
+        return (time.perf_counter() - started) * 1000
+
+    def answer(self, name: str) -> str:
+        """The body of one GET /run/bench/{name} (a non-2xx answer is an error)."""
+        assert self.public is not None
         response = self.public.get(f"/run/{TENANT}/{name}")
-        elapsed_ms = (time.perf_counter() - started) * 1000
         if response.status_code >= 300:
             raise GatewayUnavailable(f"GET /run/{TENANT}/{name}: HTTP {response.status_code}: {response.text[:300]}")
-        return elapsed_ms
+        return response.text
 
     def measure_deploys(self, scenario: str, code: str, count: int) -> DeployResult:
         """``count`` deploys of never-seen functions (a unique comment defeats any content cache), each then called."""

@@ -1,11 +1,14 @@
 """Peers on the same machine, serving the same hello Workers module: bare Starlette, workerd, Node vm, Node spawn.
 
 Each ``start_*`` returns a started Server or raises PeerUnavailable with the reason.
+A system named ``<name>-<N>w`` is ``<name>`` with N worker processes (``starlette-2w``:
+uvicorn's supervisor over 2 workers; ``wasmtask-2w``: ``wasmtask serve --workers 2`` + Redis).
 """
 
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -21,12 +24,32 @@ WORKERD_PACKAGE = "workerd@1.20261117.1"
 
 PEERS = ("starlette", "workerd", "node-vm", "node-spawn")
 LABELS = {
-    "wasmtask": "wasmtask gateway",
-    "starlette": "bare Starlette",
+    "wasmtask": "wasmtask, 1 worker",
+    "starlette": "bare Starlette, 1 worker",
     "workerd": "workerd",
     "node-vm": "Node vm per request",
     "node-spawn": "Node spawn per request",
 }
+_WORKERS_SUFFIX = re.compile(r"^(?P<base>.+)-(?P<workers>\d+)w$")
+
+
+def with_workers(system: str, workers: int) -> str:
+    """The system's name with ``workers`` processes: ``starlette`` and 2 -> ``starlette-2w`` (1 -> itself)."""
+    return system if workers == 1 else f"{system}-{workers}w"
+
+
+def split_workers(system: str) -> tuple[str, int]:
+    """The inverse of ``with_workers``: ``starlette-2w`` -> (``starlette``, 2)."""
+    match = _WORKERS_SUFFIX.match(system)
+    return (match["base"], int(match["workers"])) if match else (system, 1)
+
+
+def label(system: str) -> str:
+    base, workers = split_workers(system)
+    if workers == 1:
+        return LABELS.get(system, system)
+    name = LABELS.get(base, base).removesuffix(", 1 worker")
+    return f"{name}, {workers} workers" + (" + Redis" if base == "wasmtask" else "")
 
 
 class PeerUnavailable(RuntimeError):
@@ -61,10 +84,11 @@ def workerd_binary(install: bool = True) -> str:
     return str(binary)
 
 
-def start_starlette(work_dir: Path) -> Server:
+def start_starlette(work_dir: Path, workers: int = 1) -> Server:
     port = free_port()
-    argv = [sys.executable, str(SERVERS_DIR / "starlette_hello.py"), str(port)]
-    return Server("starlette", argv, port, work_dir / "starlette.log").start()
+    name = with_workers("starlette", workers)
+    argv = [sys.executable, str(SERVERS_DIR / "starlette_hello.py"), str(port), str(workers)]
+    return Server(name, argv, port, work_dir / f"{name}.log").start()
 
 
 def start_workerd(work_dir: Path, hello_js: Path) -> Server:
@@ -88,8 +112,9 @@ def _node_server(name: str, script: str, work_dir: Path, hello_js: Path) -> Serv
 
 
 def start(name: str, work_dir: Path, hello_js: Path) -> Server:
-    if name == "starlette":
-        return start_starlette(work_dir)
+    base, workers = split_workers(name)
+    if base == "starlette":
+        return start_starlette(work_dir, workers)
     if name == "workerd":
         return start_workerd(work_dir, hello_js)
     if name == "node-vm":

@@ -7,7 +7,7 @@ import math
 from pathlib import Path
 from typing import Any
 
-from benches.peers import LABELS
+from benches.peers import label
 from benches.report import concurrencies, lookup, systems
 from benches.wrk import LoadResult
 
@@ -43,7 +43,7 @@ def latency_distribution(load: list[LoadResult], path: Path) -> Path:
             continue
         points = [(p, ms) for p, ms in result.curve_ms if p < 100 and ms > 0]
         axes.plot([_nines(p) for p, _ in points], [ms for _, ms in points], marker="o", markersize=3,
-                  label=f"{LABELS.get(system, system)} (max {result.curve_ms[-1][1]:,.1f} ms)")
+                  label=f"{label(system)} (max {result.curve_ms[-1][1]:,.1f} ms)")
     ticks = [0, 50, 90, 99, 99.9, 99.99]
     axes.set_xticks([_nines(p) for p in ticks], [f"p{p:g}" for p in ticks])
     axes.set_yscale("log")
@@ -65,7 +65,7 @@ def throughput(load: list[LoadResult], path: Path) -> Path:
     for system in systems(load):
         points = [(c, r.ok_per_second) for c in levels if (r := lookup(load, system, c)) and r.ok_per_second > 0]
         if points:
-            axes.plot([c for c, _ in points], [v for _, v in points], marker="o", label=LABELS.get(system, system))
+            axes.plot([c for c, _ in points], [v for _, v in points], marker="o", label=label(system))
     axes.set_xscale("log", base=2)
     axes.set_xticks(levels, [str(c) for c in levels])
     axes.set_yscale("log")

@@ -3,19 +3,23 @@
 from __future__ import annotations
 
 import json
+import statistics
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-from benches import inprocess, micro
+from benches import inprocess, micro, propagation, redis_cost
 from benches.gateway_server import DeployResult
-from benches.peers import LABELS
+from benches.peers import label, split_workers, with_workers
 from benches.wrk import LoadResult
 
 SUBJECT = "wasmtask"
 # wasmtask's HTTP hello throughput over each baseline's, and the target ratio (issue 5).
 TARGETS = {"workerd": 1.0, "starlette": 0.5}
 SYSTEM_ORDER = ("wasmtask", "starlette", "workerd", "node-vm", "node-spawn")
+# Issue 12: N workers over 1 worker, wasmtask (+ Redis) against the floor (bare Starlette), at this concurrency.
+SCALING_BASELINE = "starlette"
+SCALING_CONCURRENCY = 64
 
 
 @dataclass
@@ -27,6 +31,8 @@ class Results:
     load: list[LoadResult] = field(default_factory=list)
     deploy: list[DeployResult] = field(default_factory=list)
     micro: list[micro.Claim] = field(default_factory=list)
+    redis_cost: redis_cost.RedisCost | None = None
+    propagation: propagation.Propagation | None = None
     skipped: dict[str, str] = field(default_factory=dict)  # system or scenario -> reason
 
     def to_dict(self) -> dict[str, object]:
@@ -38,8 +44,12 @@ class Results:
             "load": [result.to_dict() for result in self.load],
             "deploy": [result.to_dict() for result in self.deploy],
             "micro": [asdict(claim) for claim in self.micro],
+            "redis_cost": self.redis_cost.to_dict() if self.redis_cost else None,
+            "propagation": self.propagation.to_dict() if self.propagation else None,
             "skipped": self.skipped,
             "ratios": {baseline: {str(c): r for c, r in by_c.items()} for baseline, by_c in ratios(self.load).items()},
+            "scaling": {with_workers(system, n): {str(c): r for c, r in by_c.items()}
+                        for (system, n), by_c in scaling(self.load).items()},
         }
 
     @classmethod
@@ -53,13 +63,21 @@ class Results:
             load=[LoadResult.from_dict(row) for row in data.get("load", [])],
             deploy=[DeployResult.from_dict(row) for row in data.get("deploy", [])],
             micro=[micro.Claim.from_dict(row) for row in data.get("micro", [])],
+            redis_cost=redis_cost.RedisCost.from_dict(data["redis_cost"]) if data.get("redis_cost") else None,
+            propagation=propagation.Propagation.from_dict(data["propagation"]) if data.get("propagation") else None,
             skipped=dict(data.get("skipped", {})),
         )
 
 
 def systems(load: list[LoadResult]) -> list[str]:
-    present = {result.system for result in load}
-    return [s for s in SYSTEM_ORDER if s in present] + sorted(present - set(SYSTEM_ORDER))
+    """Known systems first (each followed by its several-worker variants, fewest first), then the rest by name."""
+
+    def key(system: str) -> tuple[int, str, int]:
+        base, workers = split_workers(system)
+        rank = SYSTEM_ORDER.index(base) if base in SYSTEM_ORDER else len(SYSTEM_ORDER)
+        return rank, base, workers
+
+    return sorted({result.system for result in load}, key=key)
 
 
 def concurrencies(load: list[LoadResult]) -> list[int]:
@@ -81,6 +99,22 @@ def ratios(load: list[LoadResult], subject: str = SUBJECT) -> dict[str, dict[int
                 table[baseline][concurrency] = None
             else:
                 table[baseline][concurrency] = mine.ok_per_second / theirs.ok_per_second
+    return table
+
+
+def scaling(load: list[LoadResult]) -> dict[tuple[str, int], dict[int, float | None]]:
+    """For each system run with N > 1 workers: its ok req/s over the same system's with 1 worker, per concurrency."""
+    table: dict[tuple[str, int], dict[int, float | None]] = {}
+    for system in systems(load):
+        base, workers = split_workers(system)
+        if workers == 1:
+            continue
+        by_c: dict[int, float | None] = {}
+        for concurrency in concurrencies(load):
+            several, one = lookup(load, system, concurrency), lookup(load, base, concurrency)
+            by_c[concurrency] = (several.ok_per_second / one.ok_per_second
+                                 if several and one and one.ok_per_second > 0 else None)
+        table[(base, workers)] = by_c
     return table
 
 
@@ -114,7 +148,7 @@ def throughput_table(load: list[LoadResult]) -> str:
         row = [lookup(load, system, c) for c in levels]
         cells = [_throughput(r) if r else "—" for r in row]
         errors = "; ".join(f"c={r.concurrency}: {_errors(r)}" for r in row if r and _errors(r) != "0") or "0"
-        lines.append(f"| {LABELS.get(system, system)} | " + " | ".join(cells) + f" | {errors} |")
+        lines.append(f"| {label(system)} | " + " | ".join(cells) + f" | {errors} |")
     return "\n".join(lines)
 
 
@@ -127,26 +161,95 @@ def latency_table(load: list[LoadResult]) -> str:
         for c in levels:
             r = lookup(load, system, c)
             cells.append(f"{_number(r.p50_ms)} / {_number(r.p99_ms)}" if r else "—")
-        lines.append(f"| {LABELS.get(system, system)} | " + " | ".join(cells) + " |")
+        lines.append(f"| {label(system)} | " + " | ".join(cells) + " |")
+    return "\n".join(lines)
+
+
+def cpu_table(load: list[LoadResult]) -> str:
+    """Server CPU per request, and how busy the machine's cores were with the server and wrk together."""
+    if not any(result.server_cpu_s is not None for result in load):
+        return ""
+    levels = concurrencies(load)
+    lines = ["| system | " + " | ".join(f"c={c} µs CPU per request / cores busy" for c in levels) + " |",
+             "|---|" + "---:|" * len(levels)]
+    for system in systems(load):
+        cells = []
+        for c in levels:
+            r = lookup(load, system, c)
+            per_request, busy = (r.server_cpu_us_per_request, r.cores_busy) if r else (None, None)
+            cells.append("—" if per_request is None else
+                         f"{_number(per_request)} / {'—' if busy is None else f'{busy:.2f}'}")
+        lines.append(f"| {label(system)} | " + " | ".join(cells) + " |")
+    return "\n".join(lines)
+
+
+def round_ratios(load: list[LoadResult], system: str, baseline: str, concurrency: int) -> list[float]:
+    """``system`` over ``baseline`` round by round (rounds are interleaved: each pair ran seconds apart)."""
+    mine, theirs = lookup(load, system, concurrency), lookup(load, baseline, concurrency)
+    if not mine or not theirs or len(mine.rounds_per_second) != len(theirs.rounds_per_second):
+        return []
+    return [a / b for a, b in zip(mine.rounds_per_second, theirs.rounds_per_second, strict=True) if b > 0]
+
+
+def scaling_table(load: list[LoadResult]) -> str:
+    """N workers over 1, per system and concurrency, and issue 12's target at SCALING_CONCURRENCY."""
+    table = scaling(load)
+    if not table:
+        return ""
+    levels = concurrencies(load)
+    lines = ["| N workers over 1 worker: req/s of the median rounds (median of the per-round ratios; range) | "
+             + " | ".join(f"c={c}" for c in levels) + " |",
+             "|---|" + "---:|" * len(levels)]
+    for (base, workers), by_c in table.items():
+        cells = []
+        for c in levels:
+            if by_c.get(c) is None:
+                cells.append("—")
+                continue
+            paired = round_ratios(load, with_workers(base, workers), base, c)
+            spread = (f" ({statistics.median(paired):.2f}x; {min(paired):.2f}–{max(paired):.2f}x)"
+                      if len(paired) > 1 else "")
+            cells.append(f"{by_c[c]:.2f}x{spread}")
+        lines.append(f"| {label(with_workers(base, workers))} / 1 worker | " + " | ".join(cells) + " |")
+    verdicts = []
+    for (base, workers), by_c in table.items():
+        if base != SUBJECT:
+            continue
+        mine, floor = by_c.get(SCALING_CONCURRENCY), table.get((SCALING_BASELINE, workers), {}).get(SCALING_CONCURRENCY)
+        if mine is None or floor is None:
+            verdicts.append(f"{workers} workers: n/a (a system is missing)")
+        else:
+            verdicts.append(f"{workers} workers: wasmtask {mine:.2f}x against bare Starlette {floor:.2f}x "
+                            f"({'met' if mine >= floor else 'missed'})")
+    if verdicts:
+        lines += ["", f"Target (issue 12): wasmtask N workers + Redis scale at least as well as bare Starlette, "
+                      f"c={SCALING_CONCURRENCY}: " + "; ".join(verdicts) + "."]
     return "\n".join(lines)
 
 
 def ratio_table(load: list[LoadResult], skipped: dict[str, str]) -> str:
-    table = ratios(load)
+    """wasmtask over each baseline of TARGETS; wasmtask with N workers over workerd and over Starlette with N."""
     levels = concurrencies(load)
-    lines = ["| wasmtask req/s over | target | " + " | ".join(f"c={c}" for c in levels) + " |",
-             "|---|---:|" + "---:|" * len(levels)]
-    for baseline, target in TARGETS.items():
-        cells = []
-        for c in levels:
-            ratio = table[baseline].get(c)
-            if ratio is None:
-                missing = SUBJECT if lookup(load, SUBJECT, c) is None else baseline
-                was_skipped = any(key == missing or key.startswith(missing + " ") for key in skipped)
-                cells.append(f"n/a ({missing} {'skipped' if was_skipped else 'not run'})")
-            else:
-                cells.append(f"{ratio:.2f}x {'(met)' if ratio >= target else '(missed)'}")
-        lines.append(f"| {LABELS.get(baseline, baseline)} | >= {target:.1f}x | " + " | ".join(cells) + " |")
+    lines = ["| req/s of | over | target | " + " | ".join(f"c={c}" for c in levels) + " |",
+             "|---|---|---:|" + "---:|" * len(levels)]
+    several = sorted({split_workers(s)[1] for s in systems(load) if split_workers(s)[0] == SUBJECT} - {1})
+    for workers in (1, *several):
+        subject = with_workers(SUBJECT, workers)
+        for baseline, target in TARGETS.items():
+            # workerd is one process serving every core already; Starlette is compared worker for worker
+            baseline_system = baseline if baseline == "workerd" else with_workers(baseline, workers)
+            cells = []
+            for c in levels:
+                mine, theirs = lookup(load, subject, c), lookup(load, baseline_system, c)
+                if mine is None or theirs is None or theirs.ok_per_second <= 0:
+                    missing = subject if mine is None else baseline_system
+                    was_skipped = any(key == missing or key.startswith(missing + " ") for key in skipped)
+                    cells.append(f"n/a ({missing} {'skipped' if was_skipped else 'not run'})")
+                else:
+                    ratio = mine.ok_per_second / theirs.ok_per_second
+                    cells.append(f"{ratio:.2f}x {'(met)' if ratio >= target else '(missed)'}")
+            lines.append(f"| {label(subject)} | {label(baseline_system)} | >= {target:.1f}x | " + " | ".join(cells)
+                         + " |")
     return "\n".join(lines)
 
 
@@ -201,9 +304,25 @@ def markdown(results: Results) -> str:
             "",
             ratio_table(results.load, results.skipped),
         ]
+        scaled = scaling_table(results.load)
+        if scaled:
+            out += ["", "## Several workers: N workers over 1 (throughput ratios, same run)", "", scaled]
+        cpu = cpu_table(results.load)
+        if cpu:
+            out += ["", "## Server CPU per request, and cores busy (server + wrk; of the median round)", "",
+                    "Server: user + system CPU of its process group (supervisor, workers; wasmtask N workers: "
+                    "with its redis-server) over the run, per request wrk counted. Cores busy: server and wrk CPU "
+                    "over the run's wall time.", "", cpu]
     if results.deploy:
         out += ["", "## Deploy (cold) and the first call after it, through the gateway", "",
                 deploy_table(results.deploy)]
+    if results.redis_cost:
+        out += ["", "## What Redis costs a call: the gateway's CPU with and without `WASMTASK_REDIS_URL` (one worker)",
+                "", redis_cost.markdown(results.redis_cost)]
+    if results.propagation:
+        out += ["", "## A deploy through one gateway, served by another (shared data dir and Redis)", "",
+                "Delay from the deploy's answer on A to B's first answer with the new version.", "",
+                propagation.markdown(results.propagation)]
     if results.inprocess:
         out += ["", "## In-process cost per call by phase (fresh Store per call, no HTTP; medians, µs)", "",
                 inprocess.markdown(results.inprocess)]

@@ -12,8 +12,11 @@ import os
 import re
 import shutil
 import subprocess
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
+
+from benches.cpu import children_cpu_seconds
 
 # One wrk thread: on a 2-core machine a second thread only steals CPU from the
 # server under test, and one thread drives well over 20k req/s here (workerd, c=64).
@@ -58,6 +61,21 @@ class LoadResult:
     curve_ms: list[tuple[float, float]] = field(default_factory=list)  # (percentile, latency)
     load_average: float | None = None  # 1-minute load average when the run started
     rounds_per_second: list[float] = field(default_factory=list)  # ok_per_second of every round, in run order
+    server_cpu_s: float | None = None  # CPU seconds the server's processes used during the run (benches/cpu.py)
+    wrk_cpu_s: float | None = None  # CPU seconds wrk used
+
+    @property
+    def server_cpu_us_per_request(self) -> float | None:
+        if self.server_cpu_s is None or not self.requests:
+            return None
+        return self.server_cpu_s / self.requests * 1e6
+
+    @property
+    def cores_busy(self) -> float | None:
+        """Server and wrk CPU over the run's wall time: how much of the machine's cores they used."""
+        if self.server_cpu_s is None or self.wrk_cpu_s is None or not self.duration_s:
+            return None
+        return (self.server_cpu_s + self.wrk_cpu_s) / self.duration_s
 
     def to_dict(self) -> dict[str, object]:
         return asdict(self)
@@ -100,15 +118,21 @@ def write_lua(directory: Path) -> Path:
 
 
 def run(wrk: str, lua: Path, url: str, *, system: str, concurrency: int, duration_s: int,
-        load_average: float | None = None) -> LoadResult:
+        load_average: float | None = None, server_cpu: Callable[[], float] | None = None) -> LoadResult:
+    """One wrk run. ``server_cpu``: the server's CPU seconds so far, read before and after the run."""
     if not url.startswith("http://127.0.0.1:"):
         raise ValueError(f"load is only ever sent to 127.0.0.1, not {url}")
     argv = [wrk, "-t", str(min(WRK_THREADS, concurrency)), "-c", str(concurrency), "-d", f"{duration_s}s",
             "--timeout", WRK_TIMEOUT, "--latency", "-s", str(lua), url]
+    server_before = server_cpu() if server_cpu else 0.0
+    wrk_before = children_cpu_seconds()
     completed = subprocess.run(argv, capture_output=True, text=True, timeout=duration_s + 60)
+    wrk_cpu_s = children_cpu_seconds() - wrk_before
+    server_cpu_s = server_cpu() - server_before if server_cpu else None
     if completed.returncode != 0:
         raise RuntimeError(f"wrk exited with {completed.returncode}: {completed.stderr.strip()}")
-    return parse(completed.stdout, system=system, concurrency=concurrency, load_average=load_average)
+    result = parse(completed.stdout, system=system, concurrency=concurrency, load_average=load_average)
+    return replace(result, server_cpu_s=server_cpu_s, wrk_cpu_s=round(wrk_cpu_s, 3))
 
 
 _UNITS_MS = {"us": 0.001, "ms": 1.0, "s": 1000.0, "m": 60_000.0, "h": 3_600_000.0}

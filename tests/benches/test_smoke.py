@@ -77,9 +77,10 @@ def test_ratios_divide_wasmtask_by_each_baseline() -> None:
 
 def test_markdown_shows_ratios_against_targets_and_skips() -> None:
     text = report.markdown(fixed_results())
-    assert "| workerd | >= 1.0x | 0.50x (missed) | 1.20x (met) |" in text
-    assert "| bare Starlette | >= 0.5x | 0.67x (met) | n/a (starlette skipped) |" in text
-    assert "| wasmtask gateway | 1,000 | 3,000 | 0 |" in text
+    assert "| wasmtask, 1 worker | workerd | >= 1.0x | 0.50x (missed) | 1.20x (met) |" in text
+    assert ("| wasmtask, 1 worker | bare Starlette, 1 worker | >= 0.5x | 0.67x (met) | n/a (starlette skipped) |"
+            in text)
+    assert "| wasmtask, 1 worker | 1,000 | 3,000 | 0 |" in text
     assert "| hello-world | 2 | 20.0 | 19.0 | 14.0 | 2.75 | 1.95 |" in text
     assert "- starlette c=64: wrk failed: boom\n\n  ```\n  last log line\n  ```" in text
     assert "| hello-world | 200 | 300 |" in text
@@ -122,5 +123,5 @@ def test_ratio_says_why_the_subject_is_missing() -> None:
     results.load = [r for r in results.load if r.system != "wasmtask"]
     results.skipped = {"wasmtask (http, deploy)": "gateway not available: connection refused"}
     text = report.markdown(results)
-    assert "| workerd | >= 1.0x | n/a (wasmtask skipped) | n/a (wasmtask skipped) |" in text
+    assert "| wasmtask, 1 worker | workerd | >= 1.0x | n/a (wasmtask skipped) | n/a (wasmtask skipped) |" in text
     assert "- wasmtask (http, deploy): gateway not available: connection refused" in text
