@@ -10,23 +10,19 @@
 
   // Lazy modules a function's source names are compiled at deploy, into its snapshot,
   // rather than in each call that uses them (35-webidl.js). A miss costs time, not
-  // correctness: the module then loads in the call.
-  const LAZY_MODULE_HINTS = [
-    [/\b(ReadableStream|WritableStream|TransformStream|QueuingStrategy|TextDecoderStream|TextEncoderStream)\b|\.(pipeTo|pipeThrough|getReader|tee|stream)\s*\(/, streamsModule],
-    [/\b(Blob|File|FormData)\b|\.(blob|formData)\s*\(/, blobModule],
-    [/\bstructuredClone\b/, cloneModule],
-    [/\b(Response|Request|Headers)\b/, httpModule],
-    [/\bRequest\b|\.(blob|formData|redirect)\s*\(/, fetchModule],
-    [/\b(Event|CustomEvent|EventTarget|AbortController|AbortSignal|performance|Performance)\b|\.signal\b|addEventListener/, eventsModule],
-  ];
-  function preloadLazyModules(source, model) {
-    if (typeof source !== "string") return;
-    for (const [hint, load] of LAZY_MODULE_HINTS) if (hint.test(source)) load();
+  // correctness: the module then loads in the call. The host reads the source for the
+  // names (isolates/javascript.py, lazy_module_hints: regexes over a bundle cost the
+  // guest ~5,000 fuel a byte) and passes what it found in the init config.
+  const LAZY_MODULES = { streams: streamsModule, blob: blobModule, clone: cloneModule, http: httpModule,
+                         fetch: fetchModule, events: eventsModule };
+  function preloadLazyModules(hints, model) {
+    if (!hints || typeof hints !== "object") return;
+    for (const name of Array.isArray(hints.modules) ? hints.modules : []) {
+      const load = LAZY_MODULES[name];
+      if (typeof load === "function") load();
+    }
     // a Workers handler's request.body or response.body is a stream (webtask's ctx.body, req.body are values)
-    if (model === "workers" && /\.body\b(?!Used)/.test(source)) streamsModule();
-    // a call of fetch(), not the definition of a Workers handler's fetch(request) {...}
-    const calls = source.match(/\bfetch\s*\(/g), definitions = source.match(/\bfetch\s*\([^()]*\)\s*\{/g);
-    if (calls !== null && calls.length > (definitions === null ? 0 : definitions.length)) fetchModule();
+    if (model === "workers" && hints.body === true) streamsModule();
   }
 
   function load(loaded, isModule, config) {
@@ -47,7 +43,7 @@
     } else {
       throw new TypeError("the code exports no handler: expected `return function (cb) {...}`, `module.exports = function (ctx, cb) {...}`, or `export default { fetch(request, env, ctx) {...} }`");
     }
-    preloadLazyModules(config && config.source, handler.model);
+    preloadLazyModules(config && config.hints, handler.model);
     if (handler.model === "workers" || handler.model === "webtask-ctx-req-res") httpModule(); // their every call uses it
     return JSON.stringify({ ok: true, model: handler.model });
   }
