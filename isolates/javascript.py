@@ -26,7 +26,7 @@ BASE_LIMITS = Limits(fuel=1_000_000_000, memory_bytes=256 * 1024 * 1024, wall_cl
 _COMMENTS = re.compile(r"/\*.*?\*/|//[^\n]*", re.DOTALL)
 _MODULE_STATEMENT = re.compile(
     r"(?:^|[;{}])\s*(?:export\s+(?:default\b|const\b|let\b|var\b|function\b|async\b|class\b|\{|\*)"
-    r"|import\s*(?:[\w{*]|[\"']))",
+    r"|import(?:\s+[\w{*]|\s*[{*\"']))",  # import x, import {..}, import * as, import "x"; not import_x
     re.MULTILINE,
 )
 
