@@ -9,6 +9,7 @@ PORT   ?= 8080
 .PHONY: serve test test-all runtime venv bench clean lint services
 
 $(STAMP): pyproject.toml
+	@echo "==> .venv: installing wasmtask and its dependencies (once, ~1 min; again when pyproject.toml changes)"
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
 	$(PY) -m pip install --quiet -e '.[build,dev,bench]'
@@ -18,9 +19,11 @@ venv: $(STAMP)
 
 # The JavaScript runtime (QuickJS-NG + shim + prelude -> jsrt.wasm), cached by input hash.
 runtime: $(STAMP)
-	$(PY) -m toolchains.jsrt
+	@echo "==> build/jsrt.wasm: the JavaScript runtime (built once, ~30 s; cached by its inputs)"
+	@$(PY) -m toolchains.jsrt
 
 serve: runtime
+	@echo "==> starting the gateway on http://$(HOST):$(PORT) (Ctrl-C stops it; \`. .venv/bin/activate\` puts wasmtask on PATH)"
 	$(VENV)/bin/wasmtask serve --host $(HOST) --port $(PORT)
 
 # Guest toolchains (Rust from Debian, AssemblyScript from npm, componentize-py): `make toolchains`.

@@ -16,6 +16,7 @@ from starlette.responses import Response
 
 from gateway.calls import logs_header
 from gateway.config import Settings
+from gateway.diagnostics import locate
 from gateway.errors import GatewayError, envelope, status_for
 from gateway.http import JSONResponse, request_id
 from gateway.middleware import RequestIdMiddleware
@@ -42,8 +43,9 @@ HEADERS_BY_CODE = {"overloaded": {"retry-after": "1"}}
 
 
 async def on_coded_error(request: Request, exc: Exception) -> Response:
-    """Every error of every layer (``CodedError``). A guest's error name and stack go only
-    to authenticated ad-hoc runs, not to the public; its logs to whoever asked with a logs token."""
+    """Every error of every layer (``CodedError``). A guest's error name, stack and location in
+    the user's file go only to authenticated ad-hoc runs and deploys, not to the public; its logs
+    to whoever asked with a logs token."""
     assert isinstance(exc, CodedError)
     headers = dict(HEADERS_BY_CODE.get(exc.code, {}))
     details: dict[str, object] = {}
@@ -54,6 +56,9 @@ async def on_coded_error(request: Request, exc: Exception) -> Response:
         headers.update(logs_header.header_for_error(request, exc))
         if getattr(request.state, "show_guest_details", False):
             details = {key: value for key, value in (("name", exc.name), ("stack", exc.stack)) if value}
+            location = locate(exc, getattr(request.state, "source_filename", ""))
+            if location is not None:
+                details["location"] = location.to_dict()
     return error_response(request, exc.code, exc.message, headers or None, **details)
 
 

@@ -1,9 +1,14 @@
-"""Gateway settings: every knob, its unit and default, and the environment variable that sets it."""
+"""Gateway settings: every knob, its unit and default, and the environment variable that sets it.
+
+``VARIABLES`` lists every environment variable wasmtask reads, the gateway's and
+the others' (engine, builds, CLI): ``python -m gateway.config`` prints the
+reference table that gateway/README.md carries.
+"""
 
 from __future__ import annotations
 
 import os
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -97,45 +102,24 @@ class Settings:
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None, **overrides: object) -> Settings:
+        """Settings from the WASMTASK_* variables in ``VARIABLES`` (unset or empty: the default),
+        then ``overrides`` that are not None. ``ValueError`` naming the variable for a bad value."""
         env = os.environ if environ is None else environ
         values: dict[str, object] = {}
-        if env.get("WASMTASK_DATA_DIR"):
-            values["data_dir"] = Path(env["WASMTASK_DATA_DIR"])
-        for name, variable in (
-            ("admin_key", "WASMTASK_ADMIN_KEY"),
-            ("jwt_secret", "WASMTASK_JWT_SECRET"),
-            ("secret_key", "WASMTASK_SECRET_KEY"),
-        ):
-            if env.get(variable):
-                values[name] = env[variable]
-        for name, variable in (
-            ("max_body_bytes", "WASMTASK_MAX_BODY_BYTES"),
-            ("max_code_bytes", "WASMTASK_MAX_CODE_BYTES"),
-            ("max_isolates", "WASMTASK_MAX_ISOLATES"),
-            ("queue_timeout_ms", "WASMTASK_QUEUE_TIMEOUT_MS"),
-            ("queue_depth", "WASMTASK_QUEUE_DEPTH"),
-            ("cache_size", "WASMTASK_CACHE_SIZE"),
-        ):
-            if env.get(variable):
-                values[name] = int(env[variable])
-        if env.get("WASMTASK_DATABASE_URL"):
-            values["database_url"] = env["WASMTASK_DATABASE_URL"]
-        if env.get("WASMTASK_REDIS_URL"):
-            values["redis_url"] = env["WASMTASK_REDIS_URL"]
-        if env.get("WASMTASK_WORKERS"):
-            values["workers"] = parse_workers(env["WASMTASK_WORKERS"])
-        if env.get("WASMTASK_ACCESS_LOG"):
-            values["access_log"] = env["WASMTASK_ACCESS_LOG"].lower() in ("1", "true", "yes", "on")
-        tenant = TenantDefaults()
         tenant_values: dict[str, object] = {}
-        if env.get("WASMTASK_TENANT_RATE"):
-            tenant_values["rate_per_second"] = float(env["WASMTASK_TENANT_RATE"])
-        if env.get("WASMTASK_TENANT_BURST"):
-            tenant_values["rate_burst"] = int(env["WASMTASK_TENANT_BURST"])
-        if env.get("WASMTASK_TENANT_CONCURRENCY"):
-            tenant_values["concurrency"] = int(env["WASMTASK_TENANT_CONCURRENCY"])
+        for variable in VARIABLES:
+            raw = env.get(variable.name)
+            if not variable.setting or not raw:
+                continue
+            assert variable.parse is not None
+            try:
+                value = variable.parse(raw)
+            except ValueError as exc:
+                raise ValueError(f"{variable.name}={raw!r}: {exc} (e.g. {variable.example})") from None
+            field_name = variable.setting.removeprefix("tenant.")
+            (tenant_values if variable.setting.startswith("tenant.") else values)[field_name] = value
         if tenant_values:
-            values["tenant"] = TenantDefaults(**{**tenant.__dict__, **tenant_values})
+            values["tenant"] = TenantDefaults(**{**TenantDefaults().__dict__, **tenant_values})
         values.update({k: v for k, v in overrides.items() if v is not None})
         return cls(**values)  # type: ignore[arg-type]
 
@@ -148,3 +132,141 @@ def parse_workers(text: str) -> int:
     if value < 1:
         raise ValueError("workers must be at least 1")
     return value
+
+
+def parse_flag(text: str) -> bool:
+    """``1``, ``true``, ``yes``, ``on`` (any case) are true; ``0``, ``false``, ``no``, ``off`` false."""
+    value = text.strip().lower()
+    if value in ("1", "true", "yes", "on"):
+        return True
+    if value in ("0", "false", "no", "off"):
+        return False
+    raise ValueError("expected 1 or 0")
+
+
+def parse_positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise ValueError("not a whole number") from None
+    if value < 1:
+        raise ValueError("must be at least 1")
+    return value
+
+
+def parse_positive_float(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise ValueError("not a number") from None
+    if not value > 0:
+        raise ValueError("must be more than 0")
+    return value
+
+
+@dataclass(frozen=True)
+class Variable:
+    """One environment variable that wasmtask reads.
+
+    name, default, description
+        what the reference shows (``default`` as text: "unset" when there is none).
+    read_by
+        who reads it: ``serve`` (the gateway, ``Settings.from_env``), ``engine`` (isolates, in
+        any process that runs guests: ``serve`` and ``run``), ``build`` (toolchains: guest
+        builds and ``make runtime``), ``cli`` (the commands that talk to a gateway).
+    setting, parse, example
+        for ``serve``: the ``Settings`` field it sets (``tenant.x`` for ``TenantDefaults.x``),
+        how its text becomes the value, and a valid example for error messages.
+    where
+        the module that reads it, when that is not this one.
+    """
+
+    name: str
+    default: str
+    description: str
+    read_by: str
+    setting: str = ""
+    parse: Callable[[str], object] | None = None
+    example: str = ""
+    where: str = ""
+
+
+# Every environment variable the code reads: ``Settings.from_env`` reads the ``serve`` ones from
+# this table, the others are read where ``where`` says. gateway/README.md's table is generated from
+# it (``python -m gateway.config``), and a test fails when code reads a WASMTASK_ name not listed here.
+VARIABLES: tuple[Variable, ...] = (
+    Variable("WASMTASK_DATA_DIR", "`./data`", "the SQLite registry (WAL) and generated keys", "serve",
+             "data_dir", Path, "/var/lib/wasmtask"),
+    Variable("WASMTASK_DATABASE_URL", "unset: SQLite in the data dir",
+             "`postgresql://user:pass@host/db`: the registry on PostgreSQL 15, for several hosts", "serve",
+             "database_url", str, "postgresql://wasmtask@db/wasmtask"),
+    Variable("WASMTASK_REDIS_URL", "unset: in memory (one worker)",
+             "Redis for what workers share (rate limits, live logs); `wasmtask serve --workers N` starts a private "
+             "one when unset", "serve", "redis_url", str, "redis://localhost:6379/0"),
+    Variable("WASMTASK_WORKERS", "1", "gateway processes sharing the port: a number or `auto` (one per CPU)",
+             "serve", "workers", lambda text: parse_workers(text), "auto"),
+    Variable("WASMTASK_ADMIN_KEY", "generated into `data/admin.key`",
+             "the admin bearer key (16+ characters); the CLI sends it for `tenants` and `token`", "serve, cli",
+             "admin_key", str, "a-long-random-string"),
+    Variable("WASMTASK_JWT_SECRET", "generated into `data/jwt.key`", "HS256 key signing tenant tokens", "serve",
+             "jwt_secret", str, "a-long-random-string"),
+    Variable("WASMTASK_SECRET_KEY", "generated into `data/secret.key` (0600)", "Fernet key for secrets at rest",
+             "serve", "secret_key", str, "a Fernet key"),
+    Variable("WASMTASK_MAX_BODY_BYTES", "1048576 (1 MiB)", "request body cap of a call", "serve",
+             "max_body_bytes", parse_positive_int, "1048576"),
+    Variable("WASMTASK_MAX_CODE_BYTES", "4194304 (4 MiB)", "body cap of a deploy or an ad-hoc run", "serve",
+             "max_code_bytes", parse_positive_int, "4194304"),
+    Variable("WASMTASK_MAX_ISOLATES", "2 x CPUs (at least 4)", "isolates in flight on this server", "serve",
+             "max_isolates", parse_positive_int, "8"),
+    Variable("WASMTASK_QUEUE_TIMEOUT_MS", "1000", "how long a call waits for a slot (ms)", "serve",
+             "queue_timeout_ms", parse_positive_int, "1000"),
+    Variable("WASMTASK_QUEUE_DEPTH", "16", "calls a tenant may have waiting for a slot", "serve", "queue_depth",
+             parse_positive_int, "16"),
+    Variable("WASMTASK_CACHE_SIZE", "256", "deployed programs kept compiled in memory (rebuilt from source on a "
+             "miss)", "serve", "cache_size", parse_positive_int, "256"),
+    Variable("WASMTASK_ACCESS_LOG", "0", "`1`: uvicorn's access log line per request", "serve", "access_log",
+             parse_flag, "1"),
+    Variable("WASMTASK_TENANT_RATE", "50", "a new tenant's rate limit (requests per second)", "serve",
+             "tenant.rate_per_second", parse_positive_float, "50"),
+    Variable("WASMTASK_TENANT_BURST", "100", "a new tenant's burst (token bucket size)", "serve",
+             "tenant.rate_burst", parse_positive_int, "100"),
+    Variable("WASMTASK_TENANT_CONCURRENCY", "max isolates / 2", "a new tenant's calls in flight", "serve",
+             "tenant.concurrency", parse_positive_int, "4"),
+    Variable("WASMTASK_CACHE_DIR", "`$XDG_CACHE_HOME/wasmtask/modules` (`~/.cache/...`)",
+             "compiled modules (the JS runtime, components) and guest builds, by content hash; shared by every "
+             "checkout and process of the user unless set", "engine, build", where="isolates/module_cache.py"),
+    Variable("WASMTASK_JS_RUNTIME", "`build/jsrt.wasm` in the checkout", "the JavaScript runtime to load",
+             "engine", where="isolates/javascript.py"),
+    Variable("WASMTASK_BUILD_DIR", "`build/` in the checkout", "where `make runtime` writes jsrt.wasm and its "
+             "cached inputs", "build", where="toolchains/jsrt.py"),
+    Variable("WASMTASK_BUILD_TIMEOUT_S", "60 (Python: 120)", "time limit of one guest build (seconds); over it, "
+             "the deploy fails with `cpu_limit`", "build", where="toolchains/base.py"),
+    Variable("WASMTASK_TOOLCHAINS_DIR", "`build/toolchains` in the checkout",
+             "where `make toolchains` installs what apt and pip do not (the AssemblyScript compiler, esbuild and "
+             "the npm set JavaScript functions import)", "build", where="toolchains/base.py"),
+    Variable("WASMTASK_NPM_PACKAGES", "`toolchains/npm-packages.txt`",
+             "the npm packages JavaScript functions may import, installed by `make toolchains`: a file of "
+             "`name@version` lines, or entries separated by spaces or commas", "build",
+             where="toolchains/install.sh"),
+    Variable("WASMTASK_RUSTC", "`/usr/bin/rustc`", "the rustc that builds Rust guests (Debian's: rustup's "
+             "lacks the wasm32 target)", "build", where="toolchains/rust.py"),
+    Variable("WASMTASK_URL", "`http://127.0.0.1:8080`", "the gateway the CLI talks to (`--url`)", "cli",
+             where="gateway/cli"),
+    Variable("WASMTASK_TOKEN", "unset", "the CLI's tenant token (`--token`); its tenant is the default "
+             "`--tenant`", "cli", where="gateway/cli"),
+    Variable("WASMTASK_TENANT", "the token's, or `tenant` in wasmtask.toml", "the CLI's default `--tenant`", "cli",
+             where="gateway/cli"),
+)
+
+
+def environment_reference() -> str:
+    """The Markdown table of ``VARIABLES`` (gateway/README.md, "Configuration")."""
+    lines = ["| variable | default | read by | what |", "|---|---|---|---|"]
+    for variable in VARIABLES:
+        where = f" ({variable.where})" if variable.where else ""
+        lines.append(f"| `{variable.name}` | {variable.default} | {variable.read_by}{where} | {variable.description} |")
+    return "\n".join(lines) + "\n"
+
+
+if __name__ == "__main__":
+    print(environment_reference(), end="")

@@ -1,14 +1,26 @@
-"""Reading a deploy (or an ad-hoc run) from its HTTP body: raw source, or a JSON object, checked field by field.
+"""Reading a deploy (or an ad-hoc run) from its HTTP body: raw source, an archive of JavaScript files, or a
+JSON object, checked field by field.
 
 JSON shape::
 
     {"code": "...",              # source text (or "code_base64" for a .wasm binary)
+     "files": {"index.js": "...", "lib/util.js": "..."},  # JavaScript of several files, instead of "code"
+     "entry": "index.js",        # with "files": the file the function starts from (default: see below)
      "language": "javascript",   # or wasm, c, zig, rust, assemblyscript, python (isolates.LANGUAGES)
      "limits": {"fuel": ..., "memory_bytes": ..., "wall_clock_ms": ...},
      "secrets": {"API_KEY": "..."},  # deploy only; omitted: keep the current ones
      "allowed_hosts": ["https://api.example.com"],
      "env": {"MODE": "prod"},        # plain (non-secret) values
-     "auth": "public" | "token"}
+     "auth": "public" | "token",
+     "filename": "worker.js"}      # the user's name for the file: errors and stack traces name it
+
+A JavaScript function of several files comes as ``files`` or as the body itself, a zip
+or tar archive (application/zip, application/x-tar, application/gzip for .tar.gz). Its
+paths and sizes are checked by toolchains/source_files.py (relative paths only, no
+``..``, no links, no node_modules; at most 256 files and 8 MiB unpacked); the entry is
+``entry``, else package.json's "module" or "main", else index.js (or src/index.js, ...).
+The tree is stored as the function's code and bundled with esbuild at prepare time
+(toolchains/bundler.py), like a compiled language's source.
 """
 
 from __future__ import annotations
@@ -19,6 +31,7 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
+from gateway.diagnostics import FILENAME
 from gateway.errors import InvalidRequest, UnsupportedMediaType
 from gateway.http import parse_json_object
 from gateway.registry import AUTH_MODES
@@ -26,6 +39,8 @@ from host_api.egress import EgressPolicy
 from isolates import normalize_language
 from isolates.languages import NAMES_AND_ALIASES
 from isolates.limits import Limits
+from toolchains.source_files import ARCHIVE_MEDIA_TYPES, SourceFilesError, source_files, unpack_archive
+from toolchains.source_files import MAGIC as STORED_FILES_MAGIC
 
 SOURCE_MEDIA_TYPES = {
     "": "javascript",
@@ -57,20 +72,61 @@ def read_code_request(media_type: str, body: bytes, allowed_fields: frozenset[st
     if media_type in SOURCE_MEDIA_TYPES:
         if not body:
             raise InvalidRequest("the body is empty; send the function's code")
-        return CodeRequest(SOURCE_MEDIA_TYPES[media_type], body, {})
+        return CodeRequest(SOURCE_MEDIA_TYPES[media_type], _plain_source(body), {})
+    if media_type in ARCHIVE_MEDIA_TYPES:
+        return CodeRequest("javascript", _archive_code(body, ARCHIVE_MEDIA_TYPES[media_type]), {})
     if media_type not in JSON_MEDIA_TYPES:
         raise UnsupportedMediaType(
             f"content-type {media_type!r} is not accepted: send the code as text/javascript or"
-            " application/wasm, or a JSON object with 'code'"
+            " application/wasm, JavaScript files as application/zip, application/x-tar or application/gzip,"
+            " or a JSON object with 'code' or 'files'"
         )
     data = parse_json_object(body)
-    unknown = set(data) - allowed_fields - {"code", "code_base64", "language"}
+    unknown = set(data) - allowed_fields - {"code", "code_base64", "language", "files", "entry"}
     if unknown:
         raise InvalidRequest(f"unknown fields: {', '.join(sorted(unknown))}")
     language = data.get("language", "javascript")
     if not isinstance(language, str) or language.lower() not in NAMES_AND_ALIASES:
         raise InvalidRequest(f"language must be one of {', '.join(NAMES_AND_ALIASES)}")
-    return CodeRequest(normalize_language(language), _code(data), data)
+    language = normalize_language(language)
+    if "files" in data:
+        return CodeRequest(language, _files_code(data, language), data)
+    if "entry" in data:
+        raise InvalidRequest("'entry' names one of 'files'; send 'files' too")
+    return CodeRequest(language, _plain_source(_code(data)), data)
+
+
+def _plain_source(code: bytes) -> bytes:
+    """One source file: never what looks like a stored tree of files (those come checked, from 'files')."""
+    if code.startswith(STORED_FILES_MAGIC):
+        raise InvalidRequest("the code starts with a NUL byte; send source text, or JavaScript files as 'files'")
+    return code
+
+
+def _files_code(data: dict[str, Any], language: str) -> bytes:
+    """A JSON map of files (path -> text): checked, then stored as one tree (toolchains/source_files.py)."""
+    if language != "javascript":
+        raise InvalidRequest("'files' is for JavaScript; other languages deploy one source file as 'code'")
+    clashing = sorted({"code", "code_base64", "filename"} & set(data))
+    if clashing:
+        raise InvalidRequest(f"send either 'files' or {' and '.join(repr(name) for name in clashing)}, not both")
+    files = data["files"]
+    if not isinstance(files, dict) or not all(isinstance(text, str) for text in files.values()):
+        raise InvalidRequest("'files' must be an object of path -> source text, e.g. {\"index.js\": \"...\"}")
+    try:
+        return source_files(files, data.get("entry")).encode()
+    except SourceFilesError as exc:
+        raise InvalidRequest(f"files: {exc}") from None
+
+
+def _archive_code(body: bytes, kind: str) -> bytes:
+    """A zip or tar archive of JavaScript files: unpacked in memory, checked, stored as one tree."""
+    if not body:
+        raise InvalidRequest("the body is empty; send the archive of the function's files")
+    try:
+        return source_files(unpack_archive(body, kind), strip_common_directory=True).encode()
+    except SourceFilesError as exc:
+        raise InvalidRequest(f"archive: {exc}") from None
 
 
 def _code(data: dict[str, Any]) -> bytes:
@@ -128,6 +184,16 @@ def parse_limits(value: Any, base: Limits, what: str = "limits") -> Limits:
         return Limits.from_dict(value, base=base)
     except (ValueError, TypeError) as exc:
         raise InvalidRequest(f"invalid {what}: {exc}") from None
+
+
+def source_filename(value: Any) -> str:
+    """The user's name for the source file ("" when not given): a plain file name, no directories."""
+    if value is None:
+        return ""
+    if not isinstance(value, str) or not FILENAME.fullmatch(value):
+        raise InvalidRequest("filename must be a plain file name (letters, digits, '.', '_', '-'; no '/'),"
+                             " e.g. worker.js")
+    return value
 
 
 def auth_mode(value: Any) -> str:

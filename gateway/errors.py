@@ -45,6 +45,9 @@ from host_api.errors import CodedError
 #                    on a 204/304); the function is the upstream that answered badly.
 #   loop_detected 508  "Loop Detected" (RFC 5842): the request passed through too many
 #                    wasmtask functions calling each other (gateway/calls/cdn_loop.py).
+#   language_unavailable 503  this server has no toolchain for the function's language (C, Zig,
+#                    Rust, AssemblyScript, Python): the message names what to install. 503,
+#                    not 501: the API implements the language; this server cannot build it now.
 #   registry_unavailable 503  the registry's database (PostgreSQL, or a SQLite file locked
 #                    too long) did not answer in time; deployed functions cached in memory
 #                    are still served.
@@ -68,6 +71,7 @@ STATUS_BY_CODE: dict[str, int] = {
     "invalid_response": 502,
     "overloaded": 503,
     "runtime_unavailable": 503,
+    "language_unavailable": 503,
     "registry_unavailable": 503,
     "timeout": 504,
     "memory_limit": 507,

@@ -15,10 +15,12 @@ total stays within the tenant's limit plus one call per worker.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import math
+import time
 from collections import OrderedDict
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from typing import Any
 
 import anyio.to_thread
@@ -40,10 +42,11 @@ from gateway.programs import ProgramCache
 from gateway.ratelimit import RateDecision
 from gateway.registry import FunctionVersion, Tenant, open_registry
 from gateway.secret_box import SecretBox
-from isolates import InvalidCode, Limits, Program, prepare
+from isolates import Limits, Program, prepare
 from isolates.compiler import Compiler
 from isolates.javascript import JavaScriptRuntime, RuntimeMissing
 from toolchains import Toolchains
+from toolchains.bundler import javascript_source
 
 logger = logging.getLogger("wasmtask.gateway")
 
@@ -59,7 +62,8 @@ class Gateway:
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
         self.keys: Keys = load_keys(settings)
-        self.compiler: Compiler = Toolchains()  # deploy-time builds of C, Zig, Rust, AssemblyScript, Python
+        # deploy-time builds of C, Zig, Rust, AssemblyScript, Python (seconds each: logged when they start and end)
+        self.compiler: Compiler = Toolchains(progress=log_build)
         self.credentials = CredentialFilter(self.keys.admin_key, self.keys.jwt_secret)
         self.registry = open_registry(settings, SecretBox(self.keys.secret_key))  # SQLite, or PostgreSQL by URL
         self.registry.check_secret_key()  # a changed WASMTASK_SECRET_KEY fails here, not at the first call
@@ -223,12 +227,13 @@ class Gateway:
     # programs
 
     async def prepare(
-        self, tenant: Tenant, language: str, code: bytes, limits: Limits, *, snapshot: bool
+        self, tenant: Tenant, language: str, code: bytes, limits: Limits, *, snapshot: bool, filename: str = ""
     ) -> Program:
-        """Validate and compile on a worker thread, inside the tenant's concurrency share."""
+        """Validate and compile on a worker thread, inside the tenant's concurrency share.
+        ``filename``: the user's name for the source, which errors and stack traces name."""
         return await self.admission.run(
             admission_key(tenant, API_BUCKET), self.concurrency_share(tenant), prepare_program, language, code, limits,
-            snapshot, self.compiler,
+            snapshot, self.compiler, filename,
         )
 
     def concurrency_share(self, tenant: Tenant) -> int:
@@ -237,7 +242,8 @@ class Gateway:
 
     async def _prepare_version(self, version: FunctionVersion) -> Program:
         tenant = await self.tenant(version.tenant)
-        return await self.prepare(tenant, version.language, version.code, version.limits, snapshot=True)
+        return await self.prepare(tenant, version.language, version.code, version.limits, snapshot=True,
+                                  filename=version.filename)
 
     # health
 
@@ -279,15 +285,23 @@ def admission_key(tenant: Tenant, bucket: str) -> str:
     return tenant.name if bucket == EDGE_BUCKET else f"{tenant.name}/{bucket}"
 
 
-def prepare_program(language: str, code: bytes, limits: Limits, snapshot: bool, compiler: Compiler) -> Program:
-    """``isolates.prepare`` for stored code (bytes); blocking: call it on a worker thread."""
-    source: str | bytes = code
-    if language == "javascript":
-        try:
-            source = code.decode("utf-8")
-        except UnicodeDecodeError as exc:
-            raise InvalidCode("JavaScript source must be UTF-8") from exc
+@contextlib.contextmanager
+def log_build(what: str) -> Iterator[None]:
+    """A guest build on this server (toolchains' ``Progress``): a line when it starts and when it ends."""
+    logger.info("%s ...", what)
+    started = time.monotonic()
     try:
-        return prepare(language, source, limits, snapshot=snapshot, compiler=compiler)
+        yield
+    finally:
+        logger.info("%s: done in %.1f s", what, time.monotonic() - started)
+
+
+def prepare_program(language: str, code: bytes, limits: Limits, snapshot: bool, compiler: Compiler,
+                    filename: str = "") -> Program:
+    """``isolates.prepare`` for stored code (bytes); blocking: call it on a worker thread."""
+    # JavaScript of several files, or with imports, is bundled first (toolchains/bundler.py); one plain file is not
+    source: str | bytes = javascript_source(code, filename or None) if language == "javascript" else code
+    try:
+        return prepare(language, source, limits, snapshot=snapshot, compiler=compiler, filename=filename or None)
     except RuntimeMissing as exc:
         raise RuntimeUnavailable(str(exc)) from exc

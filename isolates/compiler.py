@@ -27,6 +27,7 @@ class CompiledGuest:
 class Compiler(Protocol):
     """Builds guest source. Raises ``InvalidCode`` (the source does not build: the
     compiler's output, trimmed), ``CpuLimitExceeded`` (the build ran out of time),
-    or ``ToolchainUnavailable`` (this machine lacks the compiler)."""
+    or ``ToolchainUnavailable`` (this machine lacks the compiler). ``filename`` is the
+    user's name for the source file: its messages name it instead of the compiler's own."""
 
-    def compile(self, language: str, source: str) -> CompiledGuest: ...
+    def compile(self, language: str, source: str, filename: str | None = None) -> CompiledGuest: ...

@@ -3,7 +3,7 @@
     CodedError (host_api.errors)
     └── IsolateError                        internal_error
         ├── InvalidCode                     invalid_code      the code cannot run: syntax, bad module, no handler
-        ├── ToolchainUnavailable            internal_error    no compiler for the language on this machine
+        ├── ToolchainUnavailable            language_unavailable  no compiler for the language on this machine
         ├── UnsupportedLimits               invalid_request   limits this engine cannot give (memory over the pool's)
         ├── Overloaded                      overloaded        no free isolate slot
         ├── CpuLimitExceeded                cpu_limit         out of fuel
@@ -61,7 +61,7 @@ class InvalidCode(IsolateError):
 class ToolchainUnavailable(IsolateError):
     """This machine has no compiler for the language (see ``make toolchains``)."""
 
-    code = "internal_error"  # as before the compiler interface; a clearer code belongs to the CLI issue
+    code = "language_unavailable"  # the server works; it lacks this language (the message names what to install)
 
 
 class UnsupportedLimits(IsolateError):

@@ -30,28 +30,33 @@ from isolates.program import ComponentProgram, ModuleProgram, Program, abi_probl
 
 
 def prepare(
-    language: str, code: str | bytes, limits: Limits, *, snapshot: bool = True, compiler: Compiler | None = None
+    language: str, code: str | bytes, limits: Limits, *, snapshot: bool = True, compiler: Compiler | None = None,
+    filename: str | None = None,
 ) -> Program:
     """Validate and compile ``code``. With ``snapshot``, run its init once now (deploys);
     without, every call runs it (one-off runs). Source languages (C, Zig, Rust,
-    AssemblyScript, Python) are built by ``compiler``. Raises ``IsolateError`` subclasses."""
+    AssemblyScript, Python) are built by ``compiler``. ``filename``: the user's name for
+    the source file, which stack traces and compile errors name (default: the language's
+    own, ``index.js``, ``main.c``). Raises ``IsolateError`` subclasses."""
     spec = LANGUAGES[normalize_language(language)]
     if spec.name == "javascript":
         source = code.decode("utf-8") if isinstance(code, bytes) else code
         runtime = JavaScriptRuntime.shared()
         if snapshot:
-            return runtime.snapshot_program(source, limits)
+            return runtime.snapshot_program(source, limits, filename or "index.js")
         # still check that it loads, cheaply: syntax errors surface at the call
-        return runtime.fresh_program(source)
+        return runtime.fresh_program(source, filename or "index.js")
     if not spec.compiled:
         return prepare_wasm(code)
-    built = build_source(spec.name, code, compiler)
+    built = build_source(spec.name, code, compiler, filename)
     if spec.kind is ProgramKind.COMPONENT:
         return prepare_component(spec.name, built)
     return replace(prepare_wasm(built.wasm), language=spec.name)
 
 
-def build_source(language: str, code: str | bytes, compiler: Compiler | None) -> CompiledGuest:
+def build_source(
+    language: str, code: str | bytes, compiler: Compiler | None, filename: str | None = None
+) -> CompiledGuest:
     """Compile guest source with ``compiler`` (it caches its builds)."""
     if compiler is None:
         raise ToolchainUnavailable(f"no compiler for {language} in this process")
@@ -59,7 +64,7 @@ def build_source(language: str, code: str | bytes, compiler: Compiler | None) ->
         source = code.decode("utf-8") if isinstance(code, bytes) else code
     except UnicodeDecodeError as exc:
         raise InvalidCode(f"the {language} source is not UTF-8 text") from exc
-    return compiler.compile(language, source)
+    return compiler.compile(language, source, filename)
 
 
 def prepare_wasm(code: str | bytes) -> ModuleProgram:

@@ -10,7 +10,9 @@ are cached in build/toolchains/examples, so a second run takes a second.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import sys
+from collections.abc import Iterator
 
 from toolchains import TOOLCHAINS, BuildError, BuildTimedOut, ToolchainMissing
 from toolchains.base import REPO, toolchains_dir
@@ -22,6 +24,13 @@ EXAMPLES = {
     "assemblyscript": "examples/assemblyscript/hello.ts",
     "python": "examples/python/hello.py",
 }
+
+
+@contextlib.contextmanager
+def announce(what: str) -> Iterator[None]:
+    """A build that is not cached says so before it starts (the first ones take tens of seconds)."""
+    print(f"  {what} ...", flush=True)
+    yield
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -43,7 +52,7 @@ def main(argv: list[str] | None = None) -> int:
             continue
         source = (REPO / EXAMPLES[language]).read_text()
         try:
-            built = toolchain.build(source, cache)
+            built = toolchain.build(source, cache, progress=announce)
         except (BuildError, BuildTimedOut, ToolchainMissing) as exc:
             print(f"{language:15} FAILED   {EXAMPLES[language]}: {exc}")
             failures += 1

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import os
 import re
 import shutil
 import tempfile
 import time
+from collections.abc import Callable
+from contextlib import AbstractContextManager
 from dataclasses import dataclass, replace
 from pathlib import Path
 
@@ -37,6 +40,16 @@ _ANSI = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")
 FAILED_BUILD_TTL_S = 3600
 
 
+# What a long build shows while it runs: called with a line saying what is being built, it
+# returns a context manager around the build (the CLI shows a spinner with the elapsed time,
+# the server logs a start and an end line). Not called for a build found in the cache.
+Progress = Callable[[str], AbstractContextManager[object]]
+
+
+def no_progress(what: str) -> AbstractContextManager[object]:
+    return contextlib.nullcontext()
+
+
 class BuildError(Exception):
     """The source does not build; the message is the compiler's output, trimmed."""
 
@@ -50,8 +63,8 @@ class ToolchainMissing(Exception):
 
 
 __all__ = [
-    "SYSTEM", "BuildError", "BuildKilled", "BuildLimits", "BuildTimedOut", "Built", "Confinement", "Toolchain",
-    "ToolchainMissing",
+    "SYSTEM", "BuildError", "BuildKilled", "BuildLimits", "BuildTimedOut", "Built", "Confinement", "Progress",
+    "Toolchain", "ToolchainMissing", "no_progress", "rename_source",
 ]
 
 
@@ -68,6 +81,15 @@ def trim_output(text: str, workdir: Path) -> str:
         lines = [*lines[:MAX_MESSAGE_LINES], f"... ({len(lines) - MAX_MESSAGE_LINES} more lines)"]
     text = "\n".join(lines)
     return text if len(text) <= MAX_MESSAGE_CHARS else text[:MAX_MESSAGE_CHARS] + " ..."
+
+
+def rename_source(text: str, source_name: str, filename: str | None) -> str:
+    """Compiler output with the toolchain's own name for the source (``main.c``) replaced by the
+    user's (``hello.c``), wherever it names a file: ``main.c:2:9``, ``--> main.rs:3:5``,
+    ``in index.ts(3,5)``, ``File "guest_function.py", line 3``."""
+    if not filename or filename == source_name:
+        return text
+    return re.sub(rf"(?<![\w./-]){re.escape(source_name)}(?![\w-])(?!\.\w)", lambda _: filename, text)
 
 
 @dataclass(frozen=True)
@@ -112,14 +134,16 @@ class Toolchain:
             digest.update(len(data).to_bytes(8, "little") + data)
         return digest.hexdigest()
 
-    def build(self, source: str, cache_dir: Path, limits: BuildLimits | None = None) -> Built:
-        """The Wasm for ``source``: from ``cache_dir``, or compiled now and stored there.
+    def build(self, source: str, cache_dir: Path, limits: BuildLimits | None = None,
+              progress: Progress = no_progress) -> Built:
+        """The Wasm for ``source``: from ``cache_dir``, or compiled now and stored there
+        (inside ``progress``, which shows that a build runs: seconds for most languages).
 
         Raises BuildError (the source does not build), BuildTimedOut, ToolchainMissing.
         """
         reason = sandbox_missing() or self.missing()
         if reason:
-            raise ToolchainMissing(f"cannot build {self.language} here: {reason}")
+            raise ToolchainMissing(f"this server cannot build {self.language}: {reason}")
         started = time.perf_counter()
         key = self.key(source)
         path = cache_dir / f"{self.language}-{key[:40]}.wasm"
@@ -128,7 +152,8 @@ class Toolchain:
             return Built(self.language, path.read_bytes(), key, path, True, time.perf_counter() - started)
         if failed.exists() and time.time() - failed.stat().st_mtime < FAILED_BUILD_TTL_S:
             raise BuildError(failed.read_text(encoding="utf-8"))
-        with tempfile.TemporaryDirectory(prefix=f"wasmtask-build-{self.language}-") as temporary:
+        with progress(f"building {self.language} ({self.compiler_name()})"), \
+                tempfile.TemporaryDirectory(prefix=f"wasmtask-build-{self.language}-") as temporary:
             workdir = Path(temporary)
             (workdir / self.source_name).write_text(source, encoding="utf-8")
             try:
@@ -140,6 +165,10 @@ class Toolchain:
                 raise
         write_atomically(path, wasm)
         return Built(self.language, wasm, key, path, False, time.perf_counter() - started)
+
+    def compiler_name(self) -> str:
+        """The compiler, in a few words, for progress lines."""
+        return self.version().split(" -")[0]
 
     def default_limits(self) -> BuildLimits:
         """``limits``, with the time limit from $WASMTASK_BUILD_TIMEOUT_S when set."""

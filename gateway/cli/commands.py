@@ -1,314 +1,178 @@
-"""The `wasmtask` command line: the argparse front, one ``cmd_*`` function per command.
+"""The ``wasmtask`` command line: the click front, the list of commands, and ``main`` (errors -> exit codes).
 
-The commands that need the server's or the engine's code import it when they
-run (``run``: the toolchains; ``serve``: uvicorn and the app; ``invoke --logs``
-and ``logs``: the call path, Starlette), so ``wasmtask --help`` and the other
-commands do not load it.
+Each command lives in its own module and is imported only when it runs (the
+table below carries the one-line help ``wasmtask --help`` shows), so the help
+and a mistyped command cost the import of click and nothing else: measured in
+gateway/cli/__init__.py's docstring. Exit codes: gateway/cli/errors.py.
 """
 
 from __future__ import annotations
 
-import argparse
-import base64
-import functools
+import difflib
 import os
 import sys
-from collections.abc import Callable
-from pathlib import Path
+from typing import Any
 
-import orjson
+import click
 
-from gateway.cli.client import DEFAULT_URL, ApiClient, ApiError
-from gateway.cli.client import path as api_path
-from gateway.config import Settings, parse_workers
-from isolates.languages import LANGUAGES, language_for_file
-from isolates.limits import Limits, parse_duration_ms, parse_size
+from gateway.cli import output
+from gateway.cli.client import ApiError, GatewayUnreachable
+from gateway.cli.errors import EXIT_BROKEN_PIPE, EXIT_INTERRUPTED, EXIT_UNREACHABLE, EXIT_USAGE, CliError
+
+# name: (module, attribute, section, one line of help)
+COMMANDS: dict[str, tuple[str, str, str, str]] = {
+    "init": ("gateway.cli.init", "init", "Develop", "Write a new project: wasmtask.toml and a handler."),
+    "dev": ("gateway.cli.dev", "dev", "Develop", "Serve the project locally; redeploy on every save."),
+    "run": ("gateway.cli.local_run", "run", "Develop", "Run a file once in a fresh isolate (no server)."),
+    "deploy": ("gateway.cli.deploy", "deploy", "Deploy", "Deploy the project (or a file) as a function."),
+    "invoke": ("gateway.cli.invoke", "invoke", "Deploy", "Call a deployed function's endpoint."),
+    "logs": ("gateway.cli.tail", "logs", "Deploy", "Follow a tenant's live logs, filtered."),
+    "versions": ("gateway.cli.deploy", "versions", "Deploy", "List a function's versions."),
+    "rollback": ("gateway.cli.deploy", "rollback", "Deploy", "Make an earlier version current again."),
+    "secret": ("gateway.cli.secrets", "secret", "Deploy", "Set, list or delete a function's secrets."),
+    "functions": ("gateway.cli.functions", "functions", "Deploy", "List, show or delete functions."),
+    "serve": ("gateway.cli.server", "serve_command", "Operate", "Run the gateway (HTTP API and endpoints)."),
+    "tenants": ("gateway.cli.admin", "tenants", "Operate", "Create, list, show or delete tenants (admin key)."),
+    "token": ("gateway.cli.admin", "token", "Operate", "Issue a tenant token (admin key)."),
+    "completion": ("gateway.cli.completion", "completion", "Operate", "Print the shell completion script."),
+}
+SECTIONS = ("Develop", "Deploy", "Operate")
+
+EPILOG = """\b
+Start: `wasmtask init hello && cd hello && wasmtask dev`.
+Every command takes --help; those that talk to a gateway read
+WASMTASK_URL, WASMTASK_TOKEN and WASMTASK_ADMIN_KEY (`make serve` prints them).
+
+\b
+Exit codes: 0 ok; 1 the gateway or the function said no; 2 bad usage
+(a flag, a file, wasmtask.toml); 3 the gateway cannot be reached;
+130 interrupted."""
+
+# What to try next, by the API's error code.
+HINTS = {
+    "unauthorized": "check --token / WASMTASK_TOKEN (`make serve` prints one; "
+                    "`wasmtask token issue --tenant T` makes another with the admin key)",
+    "forbidden": "the token is for another tenant or lacks the scope: issue one with "
+                 "`wasmtask token issue --tenant T --scopes run,deploy,logs`",
+    "language_unavailable": "the server lacks this language's toolchain (the message says what to install)",
+    "runtime_unavailable": "the server has no JavaScript runtime: run `make runtime` there",
+    "rate_limited": "the tenant is over its rate limit: wait a moment and retry",
+}
 
 
-def _pair(text: str) -> tuple[str, str]:
-    key, sep, value = text.partition("=")
-    if not sep:
-        raise argparse.ArgumentTypeError(f"expected k=v, got {text!r}")
-    return key, value
+class Commands(click.Group):
+    """Commands imported when used; help from the table; a close match suggested for a typo."""
 
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return list(COMMANDS)
 
-def _header(text: str) -> tuple[str, str]:
-    key, sep, value = text.partition(":")
-    if not sep:
-        raise argparse.ArgumentTypeError(f"expected 'Name: value', got {text!r}")
-    return key.strip(), value.strip()
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        if cmd_name not in COMMANDS:
+            return None
+        module_name, attribute, _, _ = COMMANDS[cmd_name]
+        import importlib
 
+        command: click.Command = getattr(importlib.import_module(module_name), attribute)
+        return command
 
-def add_limit_options(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--fuel", type=int, help="fuel units (CPU budget)")
-    parser.add_argument("--memory", type=parse_size, help="memory cap, e.g. 64MiB")
-    parser.add_argument("--timeout", type=parse_duration_ms, help="wall-clock limit, e.g. 2s or 500ms")
+    def resolve_command(
+        self, ctx: click.Context, args: list[str]
+    ) -> tuple[str | None, click.Command | None, list[str]]:
+        name = args[0] if args else ""
+        if name and name not in COMMANDS and not name.startswith("-"):
+            close = difflib.get_close_matches(name, list(COMMANDS), n=2, cutoff=0.6)
+            hint = f" Did you mean {' or '.join(repr(c) for c in close)}?" if close else ""
+            raise click.UsageError(f"No such command {name!r}.{hint} (`wasmtask --help` lists them)", ctx)
+        return super().resolve_command(ctx, args)
 
-
-def limits_from(args: argparse.Namespace) -> Limits:
-    return Limits().with_overrides(fuel=args.fuel, memory_bytes=args.memory, wall_clock_ms=args.timeout)
-
-
-def cmd_run(args: argparse.Namespace) -> int:
-    from gateway.cli.local_run import run_file  # here, not at the top: start-up time (the toolchains)
-
-    body: bytes | None = None
-    if args.body is not None:
+    def invoke(self, ctx: click.Context) -> Any:
         try:
-            orjson.loads(args.body)
-        except orjson.JSONDecodeError as exc:
-            print(f'{{"error": {{"code": "invalid_request", "message": "--body is not JSON: {exc}"}}}}')
-            return 2
-        body = args.body.encode()
-    headers = list(args.header or [])
-    if body is not None and not any(k.lower() == "content-type" for k, _ in headers):
-        headers.append(("content-type", "application/json"))
-    path = Path(args.file)
-    if not path.exists():
-        print(f"error: {path}: no such file", file=sys.stderr)
-        return 2
-    return run_file(
-        path,
-        query=list(args.query or []),
-        headers=headers,
-        body=body,
-        method=args.method or ("POST" if body is not None else "GET"),
-        limits=limits_from(args),
-    )
+            return super().invoke(ctx)
+        except BrokenPipeError:  # `wasmtask ... | head`: stop printing, quietly
+            _quiet_stdout()
+            raise click.exceptions.Exit(EXIT_BROKEN_PIPE) from None
+
+    def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        for section in SECTIONS:
+            rows = [(name, text) for name, (_, _, where, text) in COMMANDS.items() if where == section]
+            with formatter.section(section):
+                formatter.write_dl(rows)
 
 
-def _client(args: argparse.Namespace, *, admin: bool = False) -> ApiClient:
-    if admin:
-        token = args.admin_key or os.environ.get("WASMTASK_ADMIN_KEY")
-    else:
-        token = args.token or os.environ.get("WASMTASK_TOKEN") or os.environ.get("WASMTASK_ADMIN_KEY")
-    return ApiClient(args.url, token)
-
-
-def _print_json(value: object) -> None:
-    print(orjson.dumps(value, option=orjson.OPT_INDENT_2).decode())
-
-
-def _api(call: Callable[[argparse.Namespace], int]) -> Callable[[argparse.Namespace], int]:
-    """Turn an ApiError into one line on stderr and exit status 1."""
-
-    @functools.wraps(call)
-    def wrapper(args: argparse.Namespace) -> int:
-        try:
-            return call(args)
-        except ApiError as error:
-            print(f"error: {error}", file=sys.stderr)
-            return 1
-
-    return wrapper
-
-
-def cmd_serve(args: argparse.Namespace) -> int:
-    from gateway.cli.server import serve  # here, not at the top: start-up time (uvicorn, the app)
-
-    settings = Settings.from_env(data_dir=Path(args.data_dir) if args.data_dir else None,
-                                 workers=parse_workers(args.workers) if args.workers else None)
-    return serve(settings, args.host, args.port, demo=not args.no_demo)
-
-
-@_api
-def cmd_deploy(args: argparse.Namespace) -> int:
-    source = Path(args.file)
-    if not source.exists():
-        print(f"error: {source}: no such file", file=sys.stderr)
-        return 2
-    language = args.language or language_for_file(source.name)
-    code = source.read_bytes()
-    body: dict[str, object] = {"language": language}
-    if language == "wasm" and code.startswith(b"\0asm"):
-        body["code_base64"] = base64.b64encode(code).decode()
-    else:
-        body["code"] = code.decode("utf-8")
-    limits = {k: v for k, v in (("fuel", args.fuel), ("memory_bytes", args.memory), ("wall_clock_ms", args.timeout))
-              if v is not None}
-    if limits:
-        body["limits"] = limits
-    if args.secret is not None:
-        body["secrets"] = dict(args.secret)
-    if args.env:
-        body["env"] = dict(args.env)
-    if args.allow:
-        body["allowed_hosts"] = list(args.allow)
-    if args.auth:
-        body["auth"] = args.auth
-    with _client(args) as client:
-        _print_json(client.json("PUT", api_path("api", "functions", args.tenant, args.name), json=body))
-    return 0
-
-
-@_api
-def cmd_invoke(args: argparse.Namespace) -> int:
-    from gateway.calls import logs_header  # here, not at the top: start-up time (the whole call path)
-
-    url = api_path("run", args.tenant, args.name) + ("/" + args.path.lstrip("/") if args.path else "")
-    headers = dict(args.header or [])
-    content: bytes | None = None
-    if args.data is not None:
-        content = Path(args.data[1:]).read_bytes() if args.data.startswith("@") else args.data.encode()
-    method = args.method or ("POST" if content is not None else "GET")
-    if args.logs:
-        headers[logs_header.LOGS_HEADER] = "1"
-    with _client(args) as client:
-        response = client.send(method, url, params=list(args.query or []), headers=headers, content=content)
-    if args.include:
-        print(f"HTTP {response.status_code}", file=sys.stderr)
-        for name, value in response.headers.items():
-            print(f"{name}: {value}", file=sys.stderr)
-    if args.logs and logs_header.LOGS_HEADER in response.headers:
-        from gateway.logs import format_record  # here, not at the top: start-up time (Starlette)
-
-        shown = logs_header.decode(response.headers[logs_header.LOGS_HEADER])
-        for record in shown["records"]:
-            print(format_record(record), file=sys.stderr)
-        if shown["dropped"]:
-            print(f"({shown['dropped']} log lines dropped: over the per-call log limit)", file=sys.stderr)
-    sys.stdout.write(response.text)
-    if response.text and not response.text.endswith("\n"):
-        sys.stdout.write("\n")
-    return 0 if response.status_code < 400 else 1
-
-
-@_api
-def cmd_functions(args: argparse.Namespace) -> int:
-    with _client(args) as client:
-        if args.action == "list":
-            _print_json(client.json("GET", api_path("api", "functions", args.tenant)))
-        elif args.action == "get":
-            _print_json(client.json("GET", api_path("api", "functions", args.tenant, args.name)))
-        else:
-            _print_json(client.json("DELETE", api_path("api", "functions", args.tenant, args.name)))
-    return 0
-
-
-@_api
-def cmd_tenants(args: argparse.Namespace) -> int:
-    with _client(args, admin=True) as client:
-        if args.action == "list":
-            _print_json(client.json("GET", "/api/tenants"))
-            return 0
-        body: dict[str, object] = {"name": args.name}
-        rate = {k: v for k, v in (("per_second", args.rate), ("burst", args.burst)) if v is not None}
-        if rate:
-            body["rate_limit"] = rate
-        if args.concurrency is not None:
-            body["concurrency"] = args.concurrency
-        _print_json(client.json("POST", "/api/tenants", json=body))
-    return 0
-
-
-@_api
-def cmd_token(args: argparse.Namespace) -> int:
-    body: dict[str, object] = {"tenant": args.tenant, "scopes": args.scopes.split(",")}
-    if args.expires_in is not None:
-        body["expires_in"] = args.expires_in
-    with _client(args, admin=True) as client:
-        answer = client.json("POST", "/api/tokens", json=body)
-    print(answer["token"])
-    return 0
-
-
-def cmd_logs(args: argparse.Namespace) -> int:
-    from gateway.logs import follow_logs  # here, not at the top: start-up time (Starlette)
-
-    token = args.token or os.environ.get("WASMTASK_TOKEN") or os.environ.get("WASMTASK_ADMIN_KEY")
-    if not token:
-        print("error: no token: pass --token or set WASMTASK_TOKEN", file=sys.stderr)
-        return 2
-    url = args.url or os.environ.get("WASMTASK_URL") or DEFAULT_URL
-    return follow_logs(url, args.tenant, token)
-
-
-def _connection_options() -> argparse.ArgumentParser:
-    common = argparse.ArgumentParser(add_help=False)
-    common.add_argument("--url", help="gateway URL (env WASMTASK_URL, default http://127.0.0.1:8080)")
-    common.add_argument("--token", help="tenant token (env WASMTASK_TOKEN)")
-    common.add_argument("--admin-key", help="admin key, for tenants and tokens (env WASMTASK_ADMIN_KEY)")
-    return common
-
-
-def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="wasmtask", description="Run untrusted code in fresh WebAssembly isolates.")
-    commands = parser.add_subparsers(dest="command", required=True)
-    common = _connection_options()
-
-    run = commands.add_parser("run", help="run a local file once in a fresh isolate")
-    run.add_argument("file")
-    run.add_argument("--query", "-q", action="append", type=_pair, metavar="K=V")
-    run.add_argument("--header", "-H", action="append", type=_header, metavar="'NAME: VALUE'")
-    run.add_argument("--body", help="request body (JSON)")
-    run.add_argument("--method", "-X")
-    add_limit_options(run)
-    run.set_defaults(handler=cmd_run)
-
-    serve = commands.add_parser("serve", help="run the gateway (HTTP API and edge endpoints)")
-    serve.add_argument("--host", default="127.0.0.1")
-    serve.add_argument("--port", type=int, default=8080)
-    serve.add_argument("--data-dir", help="registry and keys (env WASMTASK_DATA_DIR, default ./data)")
-    serve.add_argument("--no-demo", action="store_true", help="do not create the demo tenant or print its token")
-    serve.add_argument("--workers", metavar="N",
-                       help="gateway processes sharing the port: a number or 'auto' (one per CPU); "
-                            "more than 1 needs Redis (env WASMTASK_WORKERS, default 1)")
-    serve.set_defaults(handler=cmd_serve)
-
-    deploy = commands.add_parser("deploy", parents=[common], help="deploy a file as a named function")
-    deploy.add_argument("file")
-    deploy.add_argument("--tenant", "-t", required=True)
-    deploy.add_argument("--name", "-n", required=True)
-    deploy.add_argument("--language", choices=list(LANGUAGES), help="default: from the file's suffix")
-    deploy.add_argument("--secret", "-s", action="append", type=_pair, metavar="K=V",
-                        help="a secret (repeatable); without any, the current secrets are kept")
-    deploy.add_argument("--env", "-e", action="append", type=_pair, metavar="K=V", help="a plain variable")
-    deploy.add_argument("--allow", action="append", metavar="HOST", help="an allowed outbound host (repeatable)")
-    deploy.add_argument("--auth", choices=["public", "token"], help="who may call the edge endpoint")
-    add_limit_options(deploy)
-    deploy.set_defaults(handler=cmd_deploy)
-
-    invoke = commands.add_parser("invoke", parents=[common], help="call a deployed function's edge endpoint")
-    invoke.add_argument("--tenant", "-t", required=True)
-    invoke.add_argument("--name", "-n", required=True)
-    invoke.add_argument("--path", "-p", help="the path below the function, e.g. /items/7")
-    invoke.add_argument("--query", "-q", action="append", type=_pair, metavar="K=V")
-    invoke.add_argument("--header", "-H", action="append", type=_header, metavar="'NAME: VALUE'")
-    invoke.add_argument("--data", "-d", help="request body, or @FILE")
-    invoke.add_argument("--method", "-X")
-    invoke.add_argument("--include", "-i", action="store_true", help="print the status and headers on stderr")
-    invoke.add_argument("--logs", "-l", action="store_true",
-                        help="print the call's own log lines on stderr (needs a token with the logs scope)")
-    invoke.set_defaults(handler=cmd_invoke)
-
-    functions = commands.add_parser("functions", parents=[common], help="list, show or delete functions")
-    functions.add_argument("action", choices=["list", "get", "delete"])
-    functions.add_argument("--tenant", "-t", required=True)
-    functions.add_argument("--name", "-n")
-    functions.set_defaults(handler=cmd_functions)
-
-    tenants = commands.add_parser("tenants", parents=[common], help="create or list tenants (admin key)")
-    tenants.add_argument("action", choices=["create", "list"])
-    tenants.add_argument("name", nargs="?")
-    tenants.add_argument("--rate", type=float, help="requests per second")
-    tenants.add_argument("--burst", type=int, help="token bucket size")
-    tenants.add_argument("--concurrency", type=int, help="calls in flight at once")
-    tenants.set_defaults(handler=cmd_tenants)
-
-    token = commands.add_parser("token", parents=[common], help="issue a tenant token (admin key)")
-    token.add_argument("action", choices=["issue"])
-    token.add_argument("--tenant", "-t", required=True)
-    token.add_argument("--scopes", default="run,deploy,logs", help="comma-separated: run,deploy,logs")
-    token.add_argument("--expires-in", type=int, help="seconds (default one day)")
-    token.set_defaults(handler=cmd_token)
-
-    logs = commands.add_parser("logs", parents=[common], help="follow a tenant's live logs")
-    logs.add_argument("--tenant", "-t", required=True)
-    logs.set_defaults(handler=cmd_logs)
-    return parser
+@click.group(cls=Commands, context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100},
+             epilog=EPILOG)
+@click.version_option(package_name="wasmtask", prog_name="wasmtask", message="%(prog)s %(version)s")
+@click.option("--json", "as_json", is_flag=True, expose_value=False, is_eager=True,
+              callback=lambda ctx, param, value: output.set_json(value),
+              help="Print one JSON document on stdout (for scripts); every command takes it too.")
+def cli() -> None:
+    """Run untrusted code per HTTP request in fresh WebAssembly isolates."""
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = build_parser()
-    args = parser.parse_args(argv)
-    return int(args.handler(args) or 0)
+    """Run one command; its exit status (never a traceback for anything a user can cause)."""
+    output.reset()
+    args = sys.argv[1:] if argv is None else list(argv)
+    try:
+        result: Any = cli.main(args=args, prog_name="wasmtask", standalone_mode=False)
+        return int(result or 0)
+    except click.exceptions.Exit as done:  # --help, --version inside a sub-command's parsing
+        return int(done.exit_code)
+    except click.UsageError as exc:
+        _usage_error(exc)
+        return EXIT_USAGE
+    except CliError as exc:
+        _report(exc.code, exc.message, exc.hint, exc.envelope())
+        return exc.exit_code
+    except click.ClickException as exc:
+        _report("failed", exc.format_message(), "", {"error": {"code": "failed", "message": exc.format_message()}})
+        return exc.exit_code
+    except (KeyboardInterrupt, click.Abort):
+        print("interrupted", file=sys.stderr)
+        return EXIT_INTERRUPTED
+    except BrokenPipeError:
+        _quiet_stdout()
+        return EXIT_BROKEN_PIPE
+    except ApiError as exc:  # the gateway's error envelope, or no answer at all
+        hint = HINTS.get(exc.code, "")
+        if isinstance(exc, GatewayUnreachable):
+            hint = ("is the gateway running? Start one with `make serve` (or `wasmtask serve`), "
+                    "or set --url / WASMTASK_URL")
+        name = exc.details.get("name")
+        text = str(exc) if not name else str(exc).replace(f"{exc.code}: ", f"{exc.code}: {name}: ", 1)
+        _report(exc.code, text, hint, exc.envelope(), location=exc.details.get("location"))
+        return EXIT_UNREACHABLE if isinstance(exc, GatewayUnreachable) else 1
+
+
+def _usage_error(exc: click.UsageError) -> None:
+    if output.state.json:
+        print(output.json_text({"error": {"code": "invalid_usage", "message": exc.format_message()}}))
+    if exc.ctx is not None:
+        print(exc.ctx.get_usage(), file=sys.stderr)
+        print(f"Try '{exc.ctx.command_path} --help' for help.", file=sys.stderr)
+    print(f"error: {exc.format_message()}", file=sys.stderr)
+
+
+def _report(code: str, message: str, hint: str, envelope: dict[str, Any], location: Any = None) -> None:
+    """One error: the envelope on stdout with --json; a line (or a few) on stderr."""
+    try:
+        if output.state.json:
+            print(output.json_text(envelope), flush=True)
+        where = ""
+        if isinstance(location, dict) and location.get("file"):
+            column = f":{location['column']}" if location.get("column") else ""
+            where = f"{location['file']}:{location['line']}{column}: "
+        print(f"error: {where}{message}", file=sys.stderr)
+        if hint:
+            print(f"hint: {hint}", file=sys.stderr)
+    except BrokenPipeError:
+        _quiet_stdout()
+
+
+def _quiet_stdout() -> None:
+    """After a closed pipe: point stdout at /dev/null so the interpreter's final flush is silent."""
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+    except (OSError, ValueError):
+        pass

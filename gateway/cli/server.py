@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 import os
+import shutil
 import sys
+from pathlib import Path
 from typing import TextIO
 
+import click
 import uvicorn
 
 from gateway.app import create_app, tune_process
-from gateway.config import Settings
+from gateway.config import Settings, parse_workers
 from gateway.coordination.redis_server import PrivateRedis, RedisServerError
 from gateway.errors import Conflict
 from gateway.identity.tokens import SCOPES, issue
@@ -55,7 +58,11 @@ def banner(gateway: Gateway, url: str, out: TextIO) -> None:
         f' && curl -s "$WASMTASK_URL/run/{DEMO_TENANT}/hello?name=you"',
         f"    wasmtask logs --tenant {DEMO_TENANT}"
         f'   # or: curl -N -H "authorization: Bearer $WASMTASK_TOKEN" $WASMTASK_URL/api/logs/{DEMO_TENANT}',
+        f"  API reference: {url}/docs  (OpenAPI: {url}/openapi.json)",
     ]
+    if shutil.which("wasmtask") is None:
+        lines.append(f"  (the CLI is {Path(sys.executable).parent / 'wasmtask'}: `. .venv/bin/activate` puts "
+                     "wasmtask on your PATH)")
     print("\n".join(lines), file=out, flush=True)
 
 
@@ -110,3 +117,33 @@ def serve_workers(settings: Settings, host: str, port: int, out: TextIO) -> int:
         if private is not None:
             private.stop()
     return 0
+
+
+def _workers(ctx: click.Context, param: click.Parameter, value: str | None) -> int | None:
+    if value is None:
+        return None
+    try:
+        return parse_workers(value)
+    except ValueError:
+        raise click.BadParameter(f"{value!r}: a number of processes, or auto (e.g. --workers 4)") from None
+
+
+@click.command("serve")
+@click.option("--host", default="127.0.0.1", show_default=True, help="The address to listen on.")
+@click.option("--port", type=click.IntRange(1, 65535), default=8080, show_default=True, help="The port.")
+@click.option("--data-dir", type=click.Path(file_okay=False, path_type=Path),
+              help="Registry and keys (env WASMTASK_DATA_DIR; default ./data).")
+@click.option("--no-demo", is_flag=True, help="Do not create the demo tenant or print its token.")
+@click.option("--workers", metavar="N", callback=_workers,
+              help="Gateway processes sharing the port: a number or auto (one per CPU); more than 1 needs Redis "
+                   "(env WASMTASK_WORKERS; default 1).")
+def serve_command(host: str, port: int, data_dir: Path | None, no_demo: bool, workers: int | None) -> int:
+    """Run the gateway: the HTTP API, the functions' endpoints and the live logs.
+
+    Configuration: the WASMTASK_* variables (gateway/README.md, "Configuration").
+    """
+    try:
+        settings = Settings.from_env(data_dir=data_dir, workers=workers)
+    except ValueError as exc:
+        raise click.UsageError(str(exc)) from None
+    return serve(settings, host, port, demo=not no_demo)

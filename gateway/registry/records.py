@@ -36,7 +36,14 @@ class Tenant:
 
 @dataclass(frozen=True)
 class DeploySpec:
-    """What a deploy stores. ``secrets=None`` keeps the current version's secrets."""
+    """What a deploy stores. ``secrets=None`` keeps the current version's secrets.
+
+    filename
+        the user's name for the source file (``worker.js``, ``hello.c``): stack traces and
+        compile errors point into it; empty: the language's default (``index.js``, ``main.c``).
+    note
+        how the version came about when it was not a plain deploy ("rollback to v2").
+    """
 
     language: str
     code: bytes
@@ -45,6 +52,8 @@ class DeploySpec:
     auth: str = "public"
     env: dict[str, str] = field(default_factory=dict)
     secrets: dict[str, str] | None = field(default=None, repr=False)
+    filename: str = ""
+    note: str = ""
 
 
 @dataclass(frozen=True)
@@ -58,6 +67,8 @@ class FunctionVersion:
         the registry's id of this version row: grows with every deploy of any function
         and is never reused, not even after a delete and a new deploy of the same name.
         Order two versions of one (tenant, function) by ``serial``, never by ``version``.
+    filename, note
+        as in ``DeploySpec``.
     """
 
     tenant: str
@@ -74,6 +85,8 @@ class FunctionVersion:
     created_at: float
     updated_at: float = 0.0
     serial: int = 0
+    filename: str = ""
+    note: str = ""
 
     @property
     def version_id(self) -> str:
@@ -92,9 +105,17 @@ class FunctionVersion:
             "env": dict(self.env),
             "secrets": list(self.secret_names),
             "code_bytes": len(self.code),
+            "filename": self.filename,
+            "note": self.note,
             "created_at": self.created_at,
             "updated_at": self.updated_at,
         }
+
+    def spec(self, *, note: str = "") -> DeploySpec:
+        """This version as a deploy of its own (a rollback's new version), secrets kept as they are now."""
+        return DeploySpec(language=self.language, code=self.code, limits=self.limits,
+                          allowed_hosts=self.allowed_hosts, auth=self.auth, env=dict(self.env),
+                          filename=self.filename, note=note)
 
 
 @dataclass(frozen=True)

@@ -6,6 +6,8 @@
     2  versions.number: each function's versions are numbered 1, 2, 3, ...; rows that
        exist already are numbered in the order of their id, per function.
     3  changes: the change feed the workers follow (gateway/registry/store.py).
+    4  versions.filename (the user's file name, for error locations and stack traces) and
+       versions.note (how a version came about when it was not a plain deploy: "rollback to v2").
 
 ``schema_migrations`` holds one row per migration applied. ``migrate`` applies the
 missing ones in one transaction that holds the write lock (SQLite) or an advisory
@@ -100,6 +102,10 @@ MIGRATIONS: tuple[Migration, ...] = (
             serial          {int64},
             at              {double} NOT NULL
         )""",
+    )),
+    Migration(4, "version file names and notes", (
+        "ALTER TABLE versions ADD COLUMN filename TEXT NOT NULL DEFAULT ''",
+        "ALTER TABLE versions ADD COLUMN note TEXT NOT NULL DEFAULT ''",
     )),
 )
 SCHEMA_VERSION = MIGRATIONS[-1].version

@@ -5,7 +5,10 @@ No HTTP here, and no engine either: every query is written once, over
 synchronous and short; the app calls them on worker threads.
 
 A deploy is one transaction: the new version row, the switch of the function's
-current version and its change-feed entry commit together or not at all. It
+current version and its change-feed entry commit together or not at all. A
+rollback, and a change of secrets, is a deploy too: a new version (the old
+version's code, or the current one's with other secrets), never a pointer moved
+back, so serials only grow and every cache orders versions the same way. It
 first locks the tenant's row (PostgreSQL; SQLite's ``BEGIN IMMEDIATE`` holds the
 whole file), so concurrent deploys of one function, from any process or host,
 get distinct consecutive version numbers.
@@ -144,9 +147,7 @@ class Registry:
         check_name(name, "function name")
 
         def work(session: Session) -> Row:
-            now = time.time()
-            if session.one("SELECT name FROM tenants WHERE name = ?" + self.database.for_update, (tenant,)) is None:
-                raise NotFound(f"no tenant {tenant!r}")
+            self._lock_tenant(session, tenant)
             secrets = spec.secrets
             if secrets is None:
                 previous = session.one(
@@ -155,24 +156,106 @@ class Registry:
                     (tenant, name),
                 )
                 secrets = self.box.open(bytes(previous["secrets"])) if previous else {}
-            last = session.one("SELECT MAX(number) AS number FROM versions WHERE tenant = ? AND function = ?",
-                               (tenant, name))
-            number = int(last["number"] or 0) + 1 if last else 1
-            inserted = session.one(
-                "INSERT INTO versions (tenant, function, number, language, code, limits, allowed_hosts, auth, env,"
-                " secret_names, secrets, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
-                (tenant, name, number, spec.language, spec.code, _json(spec.limits.to_dict()),
-                 _json(list(spec.allowed_hosts)), spec.auth, _json(spec.env), _json(sorted(secrets)),
-                 self.box.seal(secrets), now),
-            )
-            assert inserted is not None
-            self._make_current(session, tenant, name, int(inserted["id"]), now)
-            row = session.one(CURRENT_VERSION, (tenant, name))
-            assert row is not None
-            self._record(session, "deploy", tenant, name, number, int(inserted["id"]))
-            return row
+            return self._add_version(session, tenant, name, spec, secrets)
 
         return self._version(self.database.write(work))
+
+    def version(self, tenant: str, name: str, number: int | None = None) -> FunctionVersion:
+        """The function's version ``number``; without one, the version before the current one
+        (what a rollback goes back to). ``NotFound`` when there is no such version."""
+
+        def work(session: Session) -> Row:
+            current = session.one(CURRENT_VERSION, (tenant, name))
+            if current is None:
+                raise NotFound(f"no function {name!r} in tenant {tenant!r}")
+            wanted = int(current["number"]) - 1 if number is None else number
+            if wanted < 1:
+                raise NotFound(f"function {name!r} has no version before v{current['number']}")
+            row = session.one(
+                "SELECT v.*, f.updated_at FROM functions f JOIN versions v ON v.tenant = f.tenant"
+                " AND v.function = f.name WHERE f.tenant = ? AND f.name = ? AND v.number = ?",
+                (tenant, name, wanted),
+            )
+            if row is None:
+                raise NotFound(f"function {name!r} has no version v{wanted} (its newest is v{current['number']})")
+            return row
+
+        return self._version(self.database.read(work))
+
+    def rollback(self, tenant: str, name: str, target_serial: int) -> FunctionVersion:
+        """Make the version with ``target_serial`` current again, as the function's next version
+        (its code and configuration, the secrets the function has now; noted "rollback to vN").
+
+        Atomic like a deploy, and a deploy on the change feed: serials only grow, so every
+        worker's cache takes it like any new version. ``NotFound`` when that version is not
+        one of this function's (deleted meanwhile, or another function's)."""
+
+        def work(session: Session) -> Row:
+            self._lock_tenant(session, tenant)
+            target = session.one("SELECT v.*, 0 AS updated_at FROM versions v WHERE v.id = ? AND v.tenant = ?"
+                                 " AND v.function = ?", (target_serial, tenant, name))
+            current = session.one(CURRENT_VERSION, (tenant, name))
+            if target is None or current is None:
+                raise NotFound(f"function {name!r} has no such version to roll back to")
+            version = self._version(target)
+            spec = version.spec(note=f"rollback to {version.version_id}")
+            return self._add_version(session, tenant, name, spec, self.box.open(bytes(current["secrets"])))
+
+        return self._version(self.database.write(work))
+
+    def change_secrets(self, tenant: str, name: str, base_serial: int, *, put: dict[str, str] | None = None,
+                       delete: tuple[str, ...] = ()) -> FunctionVersion:
+        """A new version of the function with secrets set (``put``) or removed (``delete``),
+        everything else as in its current version, which must still be ``base_serial``
+        (``Conflict`` otherwise: the caller prepared that version's code). Atomic like a deploy."""
+
+        def work(session: Session) -> Row:
+            self._lock_tenant(session, tenant)
+            current = session.one(CURRENT_VERSION, (tenant, name))
+            if current is None:
+                raise NotFound(f"no function {name!r} in tenant {tenant!r}")
+            if int(current["id"]) != base_serial:
+                raise Conflict(f"function {name!r} changed meanwhile (now v{current['number']}): try again")
+            secrets = self.box.open(bytes(current["secrets"]))
+            missing = [secret for secret in delete if secret not in secrets]
+            if missing:
+                raise NotFound(f"function {name!r} has no secret {missing[0]!r}")
+            for secret in delete:
+                del secrets[secret]
+            secrets.update(put or {})
+            changed = [*(put or {}), *delete]
+            what = "deleted" if delete and not put else "set"
+            note = f"secret{'s' if len(changed) > 1 else ''} {', '.join(changed)} {what}"
+            return self._add_version(session, tenant, name, self._version(current).spec(note=note), secrets)
+
+        return self._version(self.database.write(work))
+
+    def _lock_tenant(self, session: Session, tenant: str) -> None:
+        """Hold the tenant's row until the commit (PostgreSQL): one writer of its functions at a time."""
+        if session.one("SELECT name FROM tenants WHERE name = ?" + self.database.for_update, (tenant,)) is None:
+            raise NotFound(f"no tenant {tenant!r}")
+
+    def _add_version(self, session: Session, tenant: str, name: str, spec: DeploySpec,
+                     secrets: dict[str, str]) -> Row:
+        """Insert the function's next version, make it current, and record the deploy; the new current row."""
+        now = time.time()
+        last = session.one("SELECT MAX(number) AS number FROM versions WHERE tenant = ? AND function = ?",
+                           (tenant, name))
+        number = int(last["number"] or 0) + 1 if last else 1
+        inserted = session.one(
+            "INSERT INTO versions (tenant, function, number, language, code, limits, allowed_hosts, auth, env,"
+            " secret_names, secrets, created_at, filename, note) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+            " RETURNING id",
+            (tenant, name, number, spec.language, spec.code, _json(spec.limits.to_dict()),
+             _json(list(spec.allowed_hosts)), spec.auth, _json(spec.env), _json(sorted(secrets)),
+             self.box.seal(secrets), now, spec.filename, spec.note),
+        )
+        assert inserted is not None
+        self._make_current(session, tenant, name, int(inserted["id"]), now)
+        row = session.one(CURRENT_VERSION, (tenant, name))
+        assert row is not None
+        self._record(session, "deploy", tenant, name, number, int(inserted["id"]))
+        return row
 
     def _make_current(self, session: Session, tenant: str, name: str, serial: int, now: float) -> None:
         session.execute(
@@ -209,7 +292,7 @@ class Registry:
 
     def list_versions(self, tenant: str, name: str) -> list[dict[str, Any]]:
         rows = self.database.read(lambda session: session.all(
-            "SELECT v.number, v.language, v.created_at, v.id = f.current_version AS is_current"
+            "SELECT v.number, v.language, v.created_at, v.note, v.id = f.current_version AS is_current"
             " FROM functions f JOIN versions v ON v.tenant = f.tenant AND v.function = f.name"
             " WHERE f.tenant = ? AND f.name = ? ORDER BY v.number",
             (tenant, name),
@@ -218,7 +301,7 @@ class Registry:
             raise NotFound(f"no function {name!r} in tenant {tenant!r}")
         return [
             {"version": f"v{row['number']}", "language": row["language"], "created_at": row["created_at"],
-             "current": bool(row["is_current"])}
+             "current": bool(row["is_current"]), "note": row["note"]}
             for row in rows
         ]
 
@@ -247,6 +330,8 @@ class Registry:
             created_at=float(row["created_at"]),
             updated_at=float(row["updated_at"]),
             serial=int(row["id"]),
+            filename=row["filename"],
+            note=row["note"],
         )
 
     # the change feed

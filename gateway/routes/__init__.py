@@ -6,16 +6,18 @@ functions.py  ``/api/functions/{tenant}/...``: deploy, read, list, versions, del
 run.py        ``POST /api/run/{tenant}``: an ad-hoc run
 logs.py       ``GET /api/logs/{tenant}``: the live log
 edge.py       any method on ``/run/{tenant}/{name}[/{path}]``: a deployed function
+openapi.py    ``/openapi.json`` and ``/docs``: the description of all of these
 """
 
 from starlette.routing import BaseRoute
 
-from gateway.routes import edge, functions, health, logs, run, tenants
+from gateway.routes import edge, functions, health, logs, openapi, run, tenants
 
 # Starlette tries routes in order: the edge routes (every public call) come first.
 routes: list[BaseRoute] = [
     *edge.routes,
     *health.routes,
+    *openapi.routes,
     *tenants.routes,
     *functions.routes,
     *run.routes,

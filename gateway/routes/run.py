@@ -18,14 +18,15 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from gateway.calls.flow import GuestCall, serve_call
-from gateway.deploy_spec import read_code_request
+from gateway.deploy_spec import read_code_request, source_filename
+from gateway.diagnostics import default_filename
 from gateway.http import media_type, read_body
 from gateway.identity.auth import authorize
 from gateway.names import check_name
 from gateway.registry import Tenant
 from gateway.service import Gateway, prepare_program
 
-RUN_FIELDS = frozenset({"limits", "body"})
+RUN_FIELDS = frozenset({"limits", "body", "filename"})
 
 
 async def run(request: Request) -> Response:
@@ -38,8 +39,11 @@ async def run(request: Request) -> Response:
         code = read_code_request(media_type(request), body, RUN_FIELDS)
         limits = gateway.requested_limits(code.fields.get("limits"), gateway.ceiling(tenant, principal))
         guest_body = orjson.dumps(code.fields["body"]) if "body" in code.fields else None
+        filename = source_filename(code.fields.get("filename"))
+        request.state.source_filename = filename or default_filename(code.language)
         return GuestCall(
-            program=functools.partial(prepare_program, code.language, code.code, limits, False, gateway.compiler),
+            program=functools.partial(prepare_program, code.language, code.code, limits, False, gateway.compiler,
+                                      filename),
             limits=limits,
             body=guest_body,
             authorization_consumed=True,

@@ -16,7 +16,7 @@ from starlette.routing import Route
 
 from gateway.errors import GATEWAY_ERRORS, STATUS_BY_CODE
 from gateway.middleware import RequestIdMiddleware
-from isolates.errors import ERRORS_BY_CODE
+from isolates.errors import ERRORS_BY_CODE, IsolateError
 from tests.gateway.support import Api, error_code
 
 HELLO = "module.exports = function (cb) { cb(null, 'hello'); };"
@@ -207,14 +207,43 @@ def test_an_unexpected_exception_is_a_500_envelope_without_traceback() -> None:
     assert "secret internals" not in response.text and "Traceback" not in response.text
 
 
+def isolate_error_codes() -> set[str]:
+    """The code of every class in isolates' error tree (not only those a guest may report)."""
+    found: set[str] = set()
+    pending: list[type[IsolateError]] = [IsolateError]
+    while pending:
+        cls = pending.pop()
+        found.add(cls.code)
+        pending.extend(cls.__subclasses__())
+    return found
+
+
 def test_every_error_code_has_a_status() -> None:
-    codes = {cls.code for cls in GATEWAY_ERRORS} | set(ERRORS_BY_CODE)
+    codes = {cls.code for cls in GATEWAY_ERRORS} | set(ERRORS_BY_CODE) | isolate_error_codes()
 
     assert codes <= set(STATUS_BY_CODE)
     assert STATUS_BY_CODE["cpu_limit"] == 508 and STATUS_BY_CODE["timeout"] == 504
 
 
 def test_every_status_row_is_a_code_something_can_raise() -> None:
-    codes = {cls.code for cls in GATEWAY_ERRORS} | set(ERRORS_BY_CODE)
+    codes = {cls.code for cls in GATEWAY_ERRORS} | set(ERRORS_BY_CODE) | isolate_error_codes()
 
     assert set(STATUS_BY_CODE) == codes
+
+
+def test_a_missing_toolchain_is_its_own_code_not_an_internal_error() -> None:
+    from isolates.errors import ToolchainUnavailable
+
+    assert ToolchainUnavailable.code == "language_unavailable"
+    assert STATUS_BY_CODE["language_unavailable"] == 503
+
+
+def test_a_language_the_server_cannot_build_is_language_unavailable_naming_what_to_install(
+        api: Api, tenant: str, token: dict, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("WASMTASK_RUSTC", "/nonexistent/rustc")  # read per build, in this process's gateway
+
+    response = api.deploy(tenant, "rusty", "fn main() {}", token, language="rust")
+
+    assert (response.status_code, error_code(response)) == (503, "language_unavailable")
+    message = response.json()["error"]["message"]
+    assert "rustc" in message and "apt-get install" in message and "make toolchains" in message

@@ -146,9 +146,16 @@ def test_each_example_runs_through_the_cli() -> None:
     )
     response = orjson.loads(worker.stdout)
     assert response["status"] == 200
-    assert orjson.loads(response["body"])["message"] == "Hello, ada!"
+    assert response["body"]["message"] == "Hello, ada!"  # a JSON body is shown parsed
     req_res = subprocess.run(
         [sys.executable, "-m", "gateway.cli", "run", str(EXAMPLES / "webtask-req-res.js")],
         capture_output=True, text=True, check=True,
     )
     assert orjson.loads(req_res.stdout)["body"].startswith("<h1>Hello from GET")
+
+
+def test_an_identifier_starting_with_import_does_not_make_a_script_a_module() -> None:
+    from isolates.javascript import is_es_module
+
+    assert not is_es_module("const o = { import_x: 1 };\nmodule.exports = function (cb) { cb(null, o); };")
+    assert is_es_module('import{a}from"b";export default {}')

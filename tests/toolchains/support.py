@@ -11,6 +11,7 @@ import os
 import pytest
 
 from toolchains import TOOLCHAINS
+from toolchains.bundler import default_bundler
 
 
 def require_toolchain(language: str) -> None:
@@ -23,3 +24,14 @@ def require_toolchain(language: str) -> None:
     if os.environ.get("CI"):
         pytest.fail(f"the {language} toolchain is missing in CI: {reason}; run `make toolchains`")
     pytest.skip(f"the {language} toolchain is missing: {reason}; run `make toolchains`")
+
+
+def require_bundler() -> None:
+    """Skip (locally) or fail (in CI) when this machine cannot bundle JavaScript imports
+    (esbuild and the npm set that `make toolchains` installs)."""
+    reason = default_bundler().missing()
+    if reason is None:
+        return
+    if os.environ.get("CI"):
+        pytest.fail(f"JavaScript bundling is missing in CI: {reason}; run `make toolchains`")
+    pytest.skip(f"JavaScript bundling is missing: {reason}; run `make toolchains`")

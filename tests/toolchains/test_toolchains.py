@@ -58,12 +58,14 @@ def test_build_over_its_time_limit_is_cpu_limit(tmp_path: Path, monkeypatch: pyt
     assert "time limit" in caught.value.message
 
 
-def test_missing_toolchain_is_an_internal_error_not_the_users_fault(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_missing_toolchain_is_language_unavailable_naming_what_to_install(tmp_path: Path,
+                                                                         monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("WASMTASK_RUSTC", "/nonexistent/rustc")
     with pytest.raises(IsolateError) as caught:
         Toolchains(tmp_path).compile("rust", "fn main() {}")
-    assert caught.value.code == "internal_error"
-    assert "cannot build rust here" in caught.value.message
+    assert caught.value.code == "language_unavailable"
+    assert "this server cannot build rust" in caught.value.message
+    assert "apt-get install rustc" in caught.value.message and "make toolchains" in caught.value.message
 
 
 def test_a_source_that_does_not_build_is_invalid_code_with_the_compilers_message(tmp_path: Path) -> None:

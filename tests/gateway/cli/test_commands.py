@@ -35,14 +35,15 @@ def test_tenant_token_deploy_invoke_list(api: Api, tmp_path: Path, capsys: pytes
     source = tmp_path / "worker.js"
     source.write_text(WORKER)
 
-    status, out, _ = run(capsys, "tenants", "create", tenant)
+    status, out, _ = run(capsys, "tenants", "create", tenant, "--json")
     assert status == 0 and orjson.loads(out)["name"] == tenant
 
     status, token, _ = run(capsys, "token", "issue", "--tenant", tenant, "--scopes", "run,deploy")
     assert status == 0
     monkeypatch.setenv("WASMTASK_TOKEN", token.strip())
 
-    status, out, _ = run(capsys, "deploy", str(source), "--tenant", tenant, "--name", "hello", "--secret", "KEY=v1")
+    status, out, _ = run(capsys, "deploy", str(source), "--tenant", tenant, "--name", "hello", "--secret", "KEY=v1",
+                         "--json")
     assert status == 0 and orjson.loads(out)["secrets"] == ["KEY"]
 
     status, out, _ = run(capsys, "invoke", "--tenant", tenant, "--name", "hello", "--path", "/a/b",
@@ -50,7 +51,7 @@ def test_tenant_token_deploy_invoke_list(api: Api, tmp_path: Path, capsys: pytes
     assert status == 0
     assert orjson.loads(out) == {"name": "cli", "body": "payload", "key": "v1", "path": "a/b"}
 
-    status, out, _ = run(capsys, "functions", "list", "--tenant", tenant)
+    status, out, _ = run(capsys, "--json", "functions", "list", "--tenant", tenant)
     assert status == 0 and [f["name"] for f in orjson.loads(out)["functions"]] == ["hello"]
 
 
