@@ -1,14 +1,14 @@
-"""In-process cost per call, by phase: a fresh Store per call, no HTTP."""
+"""In-process cost per call, by phase: a fresh Store per call, no HTTP (measured by benches/measure.py)."""
 
 from __future__ import annotations
 
-import statistics
-import time
+import math
 from dataclasses import dataclass
 
+from benches.measure import StopRule
+from benches.measure import measure as measure_program
 from host_api.request import guest_request
 from isolates import CallSpec, Limits, prepare
-from isolates import run as run_call
 
 SCENARIOS: dict[str, tuple[str, dict[str, object]]] = {
     "hello-world": ('return function (cb) { cb(null, "Hello, world"); }', {}),
@@ -51,32 +51,22 @@ class InProcessRow:
 
 
 def measure(name: str, calls: int = 2000, warmup: int = 200) -> InProcessRow:
+    """``calls`` fresh-isolate calls after ``warmup``, through the measuring core of ``wasmtask bench``."""
     source, request_fields = SCENARIOS[name]
     limits = Limits()
     program = prepare("javascript", source, limits)
     request = guest_request(**request_fields)  # type: ignore[arg-type]
-    spec = CallSpec(limits=limits)
-    totals: list[float] = []
-    phases: dict[str, list[float]] = {}
-    fuel = 0
-    for index in range(warmup + calls):
-        started = time.perf_counter_ns()
-        result = run_call(program, request, spec)
-        elapsed = (time.perf_counter_ns() - started) / 1000
-        if index < warmup:
-            continue
-        totals.append(elapsed)
-        fuel = result.fuel_used
-        for phase, value in result.phases_us.items():
-            phases.setdefault(phase, []).append(value)
-    totals.sort()
+    rule = StopRule(min_runs=calls, max_runs=calls, warmup=warmup, budget_s=math.inf)  # a fixed count
+    summary = measure_program(name, program, [request], CallSpec(limits=limits), rule)
+    if summary.errors:
+        raise RuntimeError(f"{name}: calls failed: {summary.errors}")
     return InProcessRow(
         scenario=name,
-        calls=calls,
-        median_us=statistics.median(totals),
-        p99_us=totals[int(len(totals) * 0.99) - 1],
-        phases_us={phase: statistics.median(values) for phase, values in phases.items()},
-        fuel=fuel,
+        calls=summary.runs,
+        median_us=summary.wall_us["p50"],
+        p99_us=summary.wall_us["p99"],
+        phases_us=summary.phases_us,
+        fuel=int(summary.fuel_median or 0),
     )
 
 

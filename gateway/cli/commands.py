@@ -24,6 +24,7 @@ COMMANDS: dict[str, tuple[str, str, str, str]] = {
     "init": ("gateway.cli.init", "init", "Develop", "Write a new project: wasmtask.toml and a handler."),
     "dev": ("gateway.cli.dev", "dev", "Develop", "Serve the project locally; redeploy on every save."),
     "run": ("gateway.cli.local_run", "run", "Develop", "Run a file once in a fresh isolate (no server)."),
+    "bench": ("gateway.cli.bench", "bench", "Develop", "Measure what functions cost per call; compare to a baseline."),
     "deploy": ("gateway.cli.deploy", "deploy", "Deploy", "Deploy the project (or a file) as a function."),
     "invoke": ("gateway.cli.invoke", "invoke", "Deploy", "Call a deployed function's endpoint."),
     "logs": ("gateway.cli.tail", "logs", "Deploy", "Follow a tenant's live logs, filtered."),
