@@ -43,7 +43,7 @@ CGROUP_PREFIX = "wasmtask-"
 CPU_PERIOD_US = 100_000
 CONTROLLERS = ("memory", "cpu", "pids")
 
-# The same limits as deploy/compose.yaml (tests/deploy checks they agree).
+# The same limits as each gateway in deploy/compose.yaml and compose.single.yaml (tests/deploy checks they agree).
 DEFAULT_MEMORY = "1G"
 DEFAULT_CPUS = 1.5
 DEFAULT_PIDS = 256

@@ -71,7 +71,7 @@ def fetch_lexbor_sdist(cache: Path) -> Path:
     sdist = cache / LEXBOR_SDIST
     if not sdist.exists():
         subprocess.run(
-            [sys.executable, "-m", "pip", "download", "--quiet", "--no-deps", "--no-binary", ":all:",
+            [sys.executable, "-m", "pip", "download", "--quiet", "--no-deps", "--no-binary", LEXBOR_SDIST_PACKAGE,
              f"{LEXBOR_SDIST_PACKAGE}=={LEXBOR_SDIST_VERSION}", "-d", str(cache)],
             check=True,
         )

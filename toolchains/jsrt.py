@@ -79,7 +79,7 @@ def fetch_sdist(cache: Path) -> Path:
     sdist = cache / QUICKJS_NG_SDIST
     if not sdist.exists():
         subprocess.run(
-            [sys.executable, "-m", "pip", "download", "--quiet", "--no-deps", "--no-binary", ":all:",
+            [sys.executable, "-m", "pip", "download", "--quiet", "--no-deps", "--no-binary", "quickjs-ng",
              f"quickjs-ng=={QUICKJS_NG_VERSION}", "-d", str(cache)],
             check=True,
         )

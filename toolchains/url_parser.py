@@ -68,7 +68,7 @@ def fetch_sources(cache: Path) -> Path:
     sdist = cache / ADA_URL_SDIST
     if not sdist.exists():
         subprocess.run(
-            [sys.executable, "-m", "pip", "download", "--quiet", "--no-deps", "--no-binary", ":all:",
+            [sys.executable, "-m", "pip", "download", "--quiet", "--no-deps", "--no-binary", "ada-url",
              f"ada-url=={ADA_URL_VERSION}", "-d", str(cache)],
             check=True,
         )

@@ -70,8 +70,10 @@ class DockerEngine:
     def env(self) -> dict[str, str]:
         return {**os.environ, "DOCKER_HOST": f"unix://{self.socket}", "DOCKER": self.docker, "DOCKER_BUILDKIT": "0"}
 
-    def cli(self, *args: str, check: bool = True, timeout: float = 120) -> subprocess.CompletedProcess[str]:
-        result = subprocess.run([self.docker, *args], env=self.env(), capture_output=True, text=True, timeout=timeout)
+    def cli(self, *args: str, check: bool = True, timeout: float = 120,
+            input: str | None = None) -> subprocess.CompletedProcess[str]:
+        result = subprocess.run([self.docker, *args], env=self.env(), capture_output=True, text=True, timeout=timeout,
+                                input=input)
         if check and result.returncode != 0:
             raise RuntimeError(f"docker {' '.join(args)} failed ({result.returncode}): {result.stderr.strip()}")
         return result

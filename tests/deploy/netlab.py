@@ -42,8 +42,9 @@ METADATA = "tcp:169.254.169.254:80"
 ALL_TARGETS = (ALLOWED, OTHER_PORT, PRIVATE, RESOLVER, OTHER_RESOLVER, METADATA)
 
 
-def run(*command: str, input: str | None = None, check: bool = True) -> subprocess.CompletedProcess[str]:
-    result = subprocess.run(command, input=input, text=True, capture_output=True, timeout=60)
+def run(*command: str, input: str | None = None, check: bool = True,
+        timeout: float = 60) -> subprocess.CompletedProcess[str]:
+    result = subprocess.run(command, input=input, text=True, capture_output=True, timeout=timeout)
     if check and result.returncode != 0:
         raise RuntimeError(f"{' '.join(command)} failed ({result.returncode}): {result.stderr.strip()}")
     return result
@@ -59,6 +60,19 @@ def stop(process: subprocess.Popen[str] | None) -> None:
     except subprocess.TimeoutExpired:
         process.kill()
         process.wait(timeout=5)
+
+
+def ruleset_counters(ip: str, nft: str, netns: str) -> dict[str, int]:
+    """Packets counted by the egress ruleset's commented rules in ``netns``, summed per comment."""
+    listing = json.loads(run(ip, "netns", "exec", netns, nft, "-j", "list", "table", "inet", "wasmtask_egress").stdout)
+    totals: dict[str, int] = {}
+    for item in listing["nftables"]:
+        rule = item.get("rule")
+        if not rule or "comment" not in rule:
+            continue
+        packets = sum(e["counter"]["packets"] for e in rule["expr"] if "counter" in e)
+        totals[rule["comment"]] = totals.get(rule["comment"], 0) + packets
+    return totals
 
 
 @dataclass
@@ -144,15 +158,7 @@ class Lab:
 
     def counters(self) -> dict[str, int]:
         """Packets counted by the ruleset's commented rules, summed per comment."""
-        listing = json.loads(run(*self.exec_in(self.svc, self.nft, "-j", "list", "table", "inet", "wasmtask_egress")).stdout)
-        totals: dict[str, int] = {}
-        for item in listing["nftables"]:
-            rule = item.get("rule")
-            if not rule or "comment" not in rule:
-                continue
-            packets = sum(e["counter"]["packets"] for e in rule["expr"] if "counter" in e)
-            totals[rule["comment"]] = totals.get(rule["comment"], 0) + packets
-        return totals
+        return ruleset_counters(self.ip, self.nft, self.svc)
 
     def wait_for_http(self, target: str, netns: str, deadline_s: float = 30.0) -> dict[str, str]:
         """Probe ``target`` from ``netns`` until it answers 200 or the deadline passes."""

@@ -1,11 +1,12 @@
 """Outbound probes, run from inside the namespace under test.
 
-    python probe.py [--uid 65534] tcp:10.200.1.2:8080 udp:10.200.1.53:53 ...
+    python probe.py [--uid 65534] tcp:10.200.1.2:8080 udp:10.200.1.53:53 connect:10.0.0.5:6379 ...
 
 Tries every target at once (threads) and prints one JSON object mapping each
 target to ``"ok"``, ``"timeout"``, ``"refused"`` or another error name. A TCP
 probe is an HTTP GET that must come back with 200; a UDP probe must get its
-datagram echoed. ``--uid`` drops to that user first (for the per-user scope).
+datagram echoed; a connect probe only opens a TCP connection (any server).
+``--uid`` drops to that user first (for the per-user scope).
 """
 
 from __future__ import annotations
@@ -23,6 +24,9 @@ def probe(target: str, timeout: float) -> str:
     kind, _, address = target.partition(":")
     host, _, port = address.rpartition(":")
     try:
+        if kind == "connect":
+            with socket.create_connection((host, int(port)), timeout=timeout):
+                return "ok"
         if kind == "tcp":
             with socket.create_connection((host, int(port)), timeout=timeout) as sock:
                 sock.sendall(b"GET /healthz HTTP/1.0\r\nHost: probe\r\n\r\n")

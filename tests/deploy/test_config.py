@@ -2,11 +2,21 @@
 
 from __future__ import annotations
 
+import base64
+import importlib.util
+import json
+import re
+import shutil
+import stat
+import subprocess
 import sys
 from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
 
 import pytest
 
+from tests.deploy import compose_file
 from tests.deploy.support import DEPLOY
 
 sys.path.insert(0, str(DEPLOY))
@@ -14,14 +24,51 @@ import launch
 import render_egress
 from render_egress import Destination, EgressConfigError, parse_destination
 
+CLUSTER = DEPLOY / "compose.yaml"
+SINGLE = DEPLOY / "compose.single.yaml"
+GATEWAYS = ("gateway-1", "gateway-2")
+STORES = {"redis": ("redis-server", 6379), "postgres": ("postgresql-15", 5432)}
+ALL_GATEWAYS = [(SINGLE, "wasmtask"), *((CLUSTER, name) for name in GATEWAYS)]
 
-def compose_service() -> dict:
-    yaml = pytest.importorskip("yaml")
-    return yaml.safe_load((DEPLOY / "compose.yaml").read_text())["services"]["wasmtask"]
+
+def make_env_module() -> Any:
+    spec = importlib.util.spec_from_file_location("make_env", DEPLOY / "make-env.py")
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
 
 
-def test_compose_limits_match_the_launcher_defaults() -> None:
-    service = compose_service()
+SECRETS = make_env_module().generate()  # a sample env file's values
+
+
+def compose(path: Path = CLUSTER, env: dict[str, str] | None = None) -> dict[str, Any]:
+    pytest.importorskip("yaml")
+    return compose_file.load(path, SECRETS if env is None else env)
+
+
+def compose_service(path: Path = SINGLE, name: str = "wasmtask") -> dict[str, Any]:
+    return compose(path)["services"][name]
+
+
+def dockerfile_healthcheck(dockerfile: Path) -> list[str]:
+    """The exec-form command of a Dockerfile's HEALTHCHECK."""
+    text = dockerfile.read_text().replace("\\\n", " ")
+    match = re.search(r"^HEALTHCHECK .*?CMD (\[.*\])\s*$", text, re.MULTILINE)
+    assert match, f"{dockerfile}: no exec-form HEALTHCHECK"
+    return list(json.loads(match.group(1)))
+
+
+def dockerfile_volumes(dockerfile: Path) -> list[str]:
+    return [v for m in re.findall(r"^VOLUME (\[.*\])$", dockerfile.read_text(), re.MULTILINE) for v in json.loads(m)]
+
+
+# --- the gateways: the single one (compose.single.yaml) and the cluster's (compose.yaml)
+
+
+@pytest.mark.parametrize(("path", "name"), ALL_GATEWAYS)
+def test_compose_limits_match_the_launcher_defaults(path: Path, name: str) -> None:
+    service = compose_service(path, name)
 
     assert launch.parse_size(service["mem_limit"]) == launch.parse_size(launch.DEFAULT_MEMORY)
     assert service["memswap_limit"] == service["mem_limit"]
@@ -29,15 +76,27 @@ def test_compose_limits_match_the_launcher_defaults() -> None:
     assert service["pids_limit"] == launch.DEFAULT_PIDS
 
 
-def test_compose_drops_privileges() -> None:
-    service = compose_service()
+@pytest.mark.parametrize(("path", "name"), ALL_GATEWAYS)
+def test_compose_drops_privileges(path: Path, name: str) -> None:
+    service = compose_service(path, name)
 
     assert service["read_only"] is True
     assert service["cap_drop"] == ["ALL"]
     assert "no-new-privileges:true" in service["security_opt"]
-    assert "data:/data" in service["volumes"]
+    assert any(entry.endswith(":/data") for entry in service["volumes"])
     assert any(entry.startswith("/tmp") for entry in service["tmpfs"])
     assert "/healthz" in " ".join(service["healthcheck"]["test"])
+    assert service["pull_policy"] == "never"  # built locally, never fetched from a registry
+
+
+def test_the_cluster_gateways_are_the_single_gateway_with_shared_state() -> None:
+    """Same image, build, limits and lock-down as the single gateway; only state and workers differ."""
+    single = compose_service(SINGLE, "wasmtask")
+    same = ("image", "build", "read_only", "tmpfs", "cap_drop", "security_opt", "mem_limit", "memswap_limit",
+            "cpus", "pids_limit", "healthcheck", "stop_grace_period", "restart", "pull_policy")
+    for name in GATEWAYS:
+        gateway = compose_service(CLUSTER, name)
+        assert {key: gateway[key] for key in same} == {key: single[key] for key in same}, name
 
 
 def test_dockerfile_runs_the_service_as_documented() -> None:
@@ -47,6 +106,161 @@ def test_dockerfile_runs_the_service_as_documented() -> None:
     assert "USER 10001:10001" in dockerfile
     assert "WASMTASK_DATA_DIR=/data" in dockerfile
     assert "HEALTHCHECK" in dockerfile and "/healthz" in dockerfile
+    assert dockerfile_healthcheck(DEPLOY / "Dockerfile") == compose_service()["healthcheck"]["test"][1:]
+
+
+# --- the cluster: compose.yaml
+
+
+def test_the_cluster_is_redis_postgres_and_two_gateways() -> None:
+    services = compose()["services"]
+
+    assert set(services) == {"redis", "postgres", *GATEWAYS}
+    for name in GATEWAYS:
+        gateway = services[name]
+        assert gateway["environment"]["WASMTASK_WORKERS"] == "2"
+        assert gateway["command"] == ["--no-demo"]  # no demo tenant, no token printed to the logs
+        assert gateway["depends_on"] == {store: {"condition": "service_healthy"} for store in STORES}
+    ports = [services[name]["ports"][0].rsplit(":", 1) for name in GATEWAYS]
+    assert [container for _, container in ports] == ["8080", "8080"]
+    assert len({host for host, _ in ports}) == 2
+    assert all("ports" not in services[store] for store in STORES), "Redis and PostgreSQL stay off the host's ports"
+    data = [services[name]["volumes"] for name in GATEWAYS]
+    assert data[0] != data[1], "each gateway host has its own data volume (its compiled-module cache)"
+
+
+def test_the_gateways_point_at_redis_and_postgres() -> None:
+    services = compose()["services"]
+    redis_env, postgres_env = services["redis"]["environment"], services["postgres"]["environment"]
+    for name in GATEWAYS:
+        env = services[name]["environment"]
+        redis = urlsplit(env["WASMTASK_REDIS_URL"])
+        assert (redis.scheme, redis.hostname, redis.port) == ("redis", "redis", STORES["redis"][1])
+        assert redis.password == redis_env["REDIS_PASSWORD"] == SECRETS["WASMTASK_REDIS_PASSWORD"]
+        database = urlsplit(env["WASMTASK_DATABASE_URL"])
+        assert (database.scheme, database.hostname, database.port) == ("postgresql", "postgres", STORES["postgres"][1])
+        assert database.username == postgres_env["POSTGRES_USER"]
+        assert database.password == postgres_env["POSTGRES_PASSWORD"] == SECRETS["WASMTASK_POSTGRES_PASSWORD"]
+        assert database.path == "/" + postgres_env["POSTGRES_DB"]
+        for key in ("WASMTASK_ADMIN_KEY", "WASMTASK_JWT_SECRET", "WASMTASK_SECRET_KEY"):
+            assert env[key] == SECRETS[key], key
+    assert "requirepass" not in (DEPLOY / "redis" / "redis.conf").read_text().replace("`requirepass`", "")
+    assert re.search(r"^port 6379$", (DEPLOY / "redis" / "redis.conf").read_text(), re.MULTILINE)
+
+
+@pytest.mark.parametrize("variable", sorted(SECRETS))
+def test_every_secret_comes_from_the_env_file(variable: str) -> None:
+    """Unset, Compose stops with a message (``${VAR:?...}``); no value is written in the file."""
+    with pytest.raises(compose_file.MissingVariable, match=variable):
+        compose(env={k: v for k, v in SECRETS.items() if k != variable})
+
+
+def test_no_secret_is_written_in_compose_yaml() -> None:
+    settings = [line for line in CLUSTER.read_text().splitlines()
+                if re.match(r"\s*[A-Z_]*(KEY|SECRET|PASSWORD)[A-Z_]*:", line)]
+    assert len(settings) == 5  # the three keys and the two servers' passwords (the URLs: see the test above)
+    for line in settings:
+        assert re.search(r":\s*\"\$\{WASMTASK_[A-Z_]+:\?[^}]+\}\"$", line), line
+
+
+@pytest.mark.parametrize("store", sorted(STORES))
+def test_redis_and_postgres_images_are_built_here_from_the_local_base(store: str) -> None:
+    service = compose()["services"][store]
+    dockerfile = DEPLOY / service["build"]["context"] / "Dockerfile"
+    text = dockerfile.read_text()
+    gateway_base = re.search(r"^ARG BASE_IMAGE=(\S+)$", (DEPLOY / "Dockerfile").read_text(), re.MULTILINE)
+
+    assert service["pull_policy"] == "never"
+    assert service["build"]["args"] == compose_service(CLUSTER, "gateway-1")["build"]["args"]
+    assert gateway_base and f"ARG BASE_IMAGE={gateway_base.group(1)}" in text
+    assert re.search(r"^FROM \$\{BASE_IMAGE\}$", text, re.MULTILINE)
+    assert re.search(rf"apt-get install .*--no-install-recommends {STORES[store][0]}\b", text)
+    assert re.search(r"^USER 100\d\d:100\d\d$", text, re.MULTILINE), "a fixed non-root user"
+    for line in re.findall(r"^COPY (\S+) ", text, re.MULTILINE):
+        assert (dockerfile.parent / line).is_file(), line
+
+
+@pytest.mark.parametrize("store", sorted(STORES))
+def test_redis_and_postgres_keep_data_on_volumes_and_have_healthchecks(store: str) -> None:
+    document = compose()
+    service = document["services"][store]
+    dockerfile = DEPLOY / service["build"]["context"] / "Dockerfile"
+
+    volume, _, target = service["volumes"][0].partition(":")
+    assert volume in document["volumes"]
+    assert [target] == dockerfile_volumes(dockerfile)
+    assert service["healthcheck"]["test"] == ["CMD", *dockerfile_healthcheck(dockerfile)]
+    assert service["read_only"] is True and service["cap_drop"] == ["ALL"]
+    assert "no-new-privileges:true" in service["security_opt"]
+    assert launch.parse_size(service["mem_limit"]) < launch.parse_size(launch.DEFAULT_MEMORY)
+    assert service["memswap_limit"] == service["mem_limit"]
+    assert service["cpus"] and service["pids_limit"]
+    user = re.search(r"^USER (\d+):(\d+)$", dockerfile.read_text(), re.MULTILINE)
+    assert user
+    for entry in service.get("tmpfs", []):  # writable by the image's non-root user
+        options = dict(option.split("=", 1) for option in entry.partition(":")[2].split(",") if "=" in option)
+        assert (options.get("uid"), options.get("gid")) == user.groups(), entry
+
+
+def test_documented_egress_rules_let_the_gateways_reach_redis_and_postgres() -> None:
+    """The render_egress.py command in compose.yaml (and the README) allows exactly the stores' ports."""
+    document = compose()
+    network = document["networks"]["default"]
+    subnet = render_egress.parse_network(network["ipam"]["config"][0]["subnet"])
+    arguments = compose_file.documented_egress_arguments(CLUSTER)
+    config = render_egress.config_from_args(render_egress.build_parser().parse_args(arguments))
+
+    assert config.forward_from == (network["driver_opts"]["com.docker.network.bridge.name"],)
+    expected = []
+    for store, (_, port) in sorted(STORES.items()):
+        address = render_egress.parse_network(document["services"][store]["networks"]["default"]["ipv4_address"])
+        assert address.subnet_of(subnet)  # type: ignore[arg-type]
+        expected.append(Destination(address, port, port))
+        assert f"--allow {address.network_address}:{port}" in (DEPLOY / "README.md").read_text()
+    assert sorted(config.allow, key=str) == sorted(expected, key=str)
+    assert "add element inet wasmtask_egress allow_v4 { 172.28.0.10 . 6379, 172.28.0.11 . 5432 }" in (
+        render_egress.render(config))
+
+
+@pytest.mark.parametrize("path", [CLUSTER, SINGLE])
+def test_every_compose_key_has_a_docker_run_translation(path: Path) -> None:
+    """The Docker tier runs the services from these files through compose_file.run_arguments."""
+    document = compose(path)
+    for service in document["services"].values():
+        flags, _ = compose_file.run_arguments(service, project="p", volumes=document.get("volumes"))
+        assert "--read-only" in flags and flags[flags.index("--cap-drop"):][:2] == ["--cap-drop", "ALL"]
+
+
+def test_make_env_writes_fresh_secrets_once(tmp_path: Path) -> None:
+    path = tmp_path / "wasmtask.env"
+    make_env = make_env_module()
+
+    assert make_env.main([str(path)]) == 0
+    assert stat.S_IMODE(path.stat().st_mode) == 0o600
+    values = compose_file.read_env_file(path)
+    assert set(values) == set(SECRETS)
+    assert values != make_env.generate()
+    for name, value in values.items():
+        assert len(value) >= 16 and re.fullmatch(r"[A-Za-z0-9._~=-]+", value), name
+    assert len(base64.urlsafe_b64decode(values["WASMTASK_SECRET_KEY"])) == 32  # a Fernet key
+    compose(env=values)  # every variable compose.yaml needs is there
+    before = path.read_text()
+    assert make_env.main([str(path)]) == 1  # never replaced: a new secret key would orphan stored secrets
+    assert path.read_text() == before
+
+
+def test_the_env_file_is_kept_out_of_git() -> None:
+    git = shutil.which("git")
+    if git is None:
+        pytest.skip("git is missing")
+    result = subprocess.run([git, "check-ignore", "-q", str(make_env_module().DEFAULT)], cwd=DEPLOY)
+    assert result.returncode == 0, "deploy/.gitignore must ignore deploy/wasmtask.env"
+
+
+@pytest.mark.parametrize("script", ["redis/entrypoint.sh", "redis/healthcheck.sh",
+                                    "postgres/entrypoint.sh", "postgres/healthcheck.sh"])
+def test_container_scripts_parse(script: str) -> None:
+    assert subprocess.run(["sh", "-n", str(DEPLOY / script)]).returncode == 0
 
 
 @pytest.mark.parametrize(

@@ -1,27 +1,34 @@
-"""The Docker tier: build the real image in a private dockerd and prove its limits.
+"""The Docker tier: build the real images in a private dockerd and prove their settings.
 
 Runs only with WASMTASK_DOCKER_TESTS=1 (``make test-docker``): it installs
 Debian's docker.io and debootstrap if missing, starts its own dockerd
 (docker_engine.py), makes the base image (debootstrap, cached under build/),
-builds deploy/Dockerfile, runs it the way compose.yaml does with
+builds deploy/Dockerfile, runs it the way compose.single.yaml does with
 ``--network none``, and reaches it through a veth from a namespace of its own.
-Everything it made is removed afterwards, also on failure.
+Then the scaled-out deployment, compose.yaml: it builds the Redis and
+PostgreSQL images from the same base and runs Redis, PostgreSQL and two
+gateways of two workers each with compose.yaml's settings on a network of its
+own (docker_cluster.py). Everything it made is removed afterwards, also on failure.
 """
 
 from __future__ import annotations
 
+import dataclasses
+import importlib.util
 import json
 import os
 import subprocess
 import sys
 import time
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 
-from tests.deploy import netlab
+from tests.deploy import compose_file, netlab
+from tests.deploy.docker_cluster import HUB_ADDRESS, Cluster
 from tests.deploy.docker_engine import DockerEngine
 from tests.deploy.support import DEPLOY, HERE, REPO, real_service_available, require_root, require_tool
 
@@ -43,12 +50,12 @@ TIMINGS: dict[str, float] = {}
 
 
 def compose_limits() -> dict[str, str]:
-    """The limits compose.yaml sets (the launcher's defaults if PyYAML is missing)."""
+    """The limits compose.single.yaml sets (the launcher's defaults if PyYAML is missing)."""
     try:
         import yaml
     except ImportError:
         return {"memory": launch.DEFAULT_MEMORY, "cpus": str(launch.DEFAULT_CPUS), "pids": str(launch.DEFAULT_PIDS)}
-    service = yaml.safe_load((DEPLOY / "compose.yaml").read_text())["services"]["wasmtask"]
+    service = yaml.safe_load((DEPLOY / "compose.single.yaml").read_text())["services"]["wasmtask"]
     return {"memory": str(service["mem_limit"]), "cpus": str(service["cpus"]), "pids": str(service["pids_limit"])}
 
 
@@ -249,3 +256,125 @@ def test_egress_ruleset_in_the_container_namespace(engine: DockerEngine, contain
     if fetched:
         assert [fetched[url]["body"]["reached"] for url in urls] == [True, False, False], fetched
     assert flush.returncode != 0  # no nft in the image, and no capability to use one
+
+
+# --- the scaled-out deployment: compose.yaml --------------------------------
+
+
+def fresh_secrets() -> dict[str, str]:
+    """What deploy/make-env.py writes into the operator's env file."""
+    spec = importlib.util.spec_from_file_location("make_env", DEPLOY / "make-env.py")
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return dict(module.generate())
+
+
+@pytest.fixture(scope="module")
+def cluster(engine: DockerEngine, image: str, ip: str) -> Iterator[Cluster]:
+    """compose.yaml's redis, postgres, gateway-1 and gateway-2, with its settings and fresh secrets."""
+    pytest.importorskip("yaml")
+    if not real_service_available():
+        pytest.skip("the scaled-out deployment needs the real `wasmtask serve`")
+    document = compose_file.load(DEPLOY / "compose.yaml", fresh_secrets())
+    images: dict[str, str] = {}
+    builds: list[list[str]] = []
+    for name, service in document["services"].items():
+        build = service["build"]
+        if build["context"] == "..":  # the gateway: deploy/Dockerfile, built by the `image` fixture
+            images[name] = image
+            continue
+        images[name] = service["image"].rpartition(":")[0] + ":test"
+        arguments = [a for key, value in (build.get("args") or {}).items() for a in ("--build-arg", f"{key}={value}")]
+        builds.append(["build", "-q", "--network", build["network"], *arguments, "-t", images[name],
+                       str(DEPLOY / build["context"])])
+    started = time.monotonic()
+    with ThreadPoolExecutor(len(builds)) as pool:  # Redis and PostgreSQL at once: mostly apt-get downloads
+        list(pool.map(lambda command: engine.cli(*command, timeout=600), builds))
+    TIMINGS["redis+postgres images"] = time.monotonic() - started
+    cluster = Cluster(engine, ip, document, images, holder_image="wasmtask-base:bookworm",
+                      prefix=f"wc{os.getpid() % 100000}")
+    started = time.monotonic()
+    try:
+        cluster.up()
+        TIMINGS["cluster up"] = time.monotonic() - started
+        yield cluster
+    finally:
+        cluster.down()
+
+
+def drive_the_cluster(cluster: Cluster) -> dict:
+    """cluster_client.py from the hub: deploy through one gateway, call through the other (and back)."""
+    admin_key = cluster.services["gateway-1"]["environment"]["WASMTASK_ADMIN_KEY"]
+    return cluster.hub_python("cluster_client.py", "--admin-key", admin_key,
+                              cluster.url("gateway-1"), cluster.url("gateway-2"))
+
+
+def check_one_service(answers: dict) -> None:
+    assert [ready["status"] for ready in answers["ready"]] == ["ready", "ready"], answers["ready"]  # not degraded
+    for step, version in (("v1_through_the_second", "v1"), ("v2_through_the_first", "v2")):
+        served = answers[step]
+        assert served["body"] == {"version": version, "secret": answers["secret"]}, served
+        assert served["after_s"] < 2.0, served  # the registry's change feed: 0.2 s (gateway/README.md)
+    statuses = answers["rate_limited"]
+    assert statuses.count(200) == 6 and set(statuses) == {200, 429}, statuses  # one Redis bucket, burst 6
+
+
+def test_cluster_deploy_through_one_gateway_call_through_the_other(engine: DockerEngine, cluster: Cluster) -> None:
+    started = time.monotonic()
+    answers = drive_the_cluster(cluster)
+    TIMINGS["cluster calls"] = time.monotonic() - started
+    print(f"\ncluster: v1 served by the other gateway after {answers['v1_through_the_second']['after_s']} s, "
+          f"v2 after {answers['v2_through_the_first']['after_s']} s; rate limited: {answers['rate_limited']}")
+    check_one_service(answers)
+
+    for name, member in cluster.members.items():
+        service = cluster.services[name]
+        inspected = json.loads(engine.cli("inspect", member.container).stdout)[0]
+        host_config = inspected["HostConfig"]
+        assert host_config["Memory"] == launch.parse_size(service["mem_limit"]) == host_config["MemorySwap"], name
+        assert host_config["NanoCpus"] == int(float(service["cpus"]) * 1e9), name
+        assert host_config["PidsLimit"] == int(service["pids_limit"]), name
+        assert host_config["ReadonlyRootfs"] is True and host_config["CapDrop"] == ["ALL"], name
+        lines = Path(f"/proc/{inspected['State']['Pid']}/status").read_text().splitlines()
+        status = dict(line.split(":\t", 1) for line in lines if ":\t" in line)
+        assert int(status["Uid"].split()[0]) >= 10001, name  # each image's own non-root user
+        assert status["NoNewPrivs"].strip() == "1" and int(status["CapEff"], 16) == 0, name
+        if name.startswith("gateway"):
+            processes = engine.cli("top", member.container, "-eo", "pid,args").stdout
+            workers = [line for line in processes.splitlines() if "spawn_main" in line]
+            assert len(workers) == int(service["environment"]["WASMTASK_WORKERS"]), processes
+
+
+def test_cluster_documented_egress_rules_let_the_gateways_reach_redis_and_postgres(
+        engine: DockerEngine, cluster: Cluster, ip: str, nft: str) -> None:
+    """compose.yaml's render_egress.py command, loaded where the bridge's traffic is routed (the hub)."""
+    stores = [f"connect:{cluster.members['redis'].address}:6379", f"connect:{cluster.members['postgres'].address}:5432"]
+    other = f"tcp:{HUB_ADDRESS}:8082"  # a private host that is not allowed
+    world = subprocess.Popen([ip, "netns", "exec", cluster.hub, sys.executable, str(HERE / "world_server.py"),
+                              "--tcp", other.removeprefix("tcp:")], stdout=subprocess.PIPE, text=True)
+    try:
+        assert world.stdout is not None and world.stdout.readline().strip() == "ready"
+        control = cluster.probe_from("gateway-1", *stores, other)
+        assert set(control.values()) == {"ok"}, f"without rules every target must answer: {control}"
+        arguments = compose_file.documented_egress_arguments(DEPLOY / "compose.yaml")
+        documented = render_egress.config_from_args(render_egress.build_parser().parse_args(arguments))
+        # On a host: --forward-from the compose bridge; here: the hub's link to each container.
+        config = dataclasses.replace(documented, forward_from=tuple(m.link for m in cluster.members.values()))
+        netlab.run(ip, "netns", "exec", cluster.hub, nft, "-f", "-", input=render_egress.render(config))
+        try:
+            result = cluster.probe_from("gateway-1", *stores, other)
+            started = time.monotonic()
+            engine.cli("restart", cluster.members["gateway-2"].container)  # new connections, under the rules
+            cluster.wait_healthy("gateway-2", 120)
+            TIMINGS["gateway restart"] = time.monotonic() - started
+            answers = drive_the_cluster(cluster)
+            counters = netlab.ruleset_counters(ip, nft, cluster.hub)
+        finally:
+            netlab.run(ip, "netns", "exec", cluster.hub, nft, "delete", "table", "inet", "wasmtask_egress", check=False)
+    finally:
+        netlab.stop(world)
+
+    assert result == {**{target: "ok" for target in stores}, other: "timeout"}, result
+    check_one_service(answers)
+    assert counters.get("allowed", 0) > 0 and counters.get("private", 0) > 0, counters
