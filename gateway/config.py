@@ -11,6 +11,7 @@ import os
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
+from urllib.parse import urlsplit
 
 from isolates.limits import Limits
 
@@ -94,6 +95,17 @@ class Settings:
     access_log: bool = False
     function_limits: Limits = Limits()
     tenant: TenantDefaults = TenantDefaults()
+
+    @property
+    def platform_stores(self) -> tuple[tuple[str, int], ...]:
+        """(host, port) of the Redis and PostgreSQL this gateway uses over TCP (not unix sockets)."""
+        stores = []
+        for url, default_port in ((self.redis_url, 6379), (self.database_url, 5432)):
+            if url:
+                parts = urlsplit(url)
+                if parts.hostname and parts.scheme not in ("unix", "redis+unix"):
+                    stores.append((parts.hostname, parts.port or default_port))
+        return tuple(stores)
 
     @property
     def tenant_concurrency(self) -> int:

@@ -35,7 +35,7 @@ from gateway.diagnostics import FILENAME
 from gateway.errors import InvalidRequest, UnsupportedMediaType
 from gateway.http import parse_json_object
 from gateway.registry import AUTH_MODES
-from host_api.egress import EgressPolicy
+from host_api.egress import EgressPolicy, decide, parse_url
 from isolates import normalize_language
 from isolates.languages import NAMES_AND_ALIASES
 from isolates.limits import Limits
@@ -163,8 +163,12 @@ def string_map(value: Any, what: str, *, names: re.Pattern[str] | None = SECRET_
     return dict(value)
 
 
-def allowed_hosts(value: Any) -> tuple[str, ...]:
-    """The function's outbound allow-list, validated with host_api's own parser."""
+def allowed_hosts(value: Any, platform_stores: tuple[tuple[str, int], ...] = ()) -> tuple[str, ...]:
+    """The function's outbound allow-list, validated with host_api's own parser.
+
+    ``platform_stores`` are the (host, port) of the gateway's own Redis and PostgreSQL:
+    guests share the gateway's network, so an entry that would let a function reach
+    them is refused (they also require passwords; this is the first wall)."""
     if value is None:
         return ()
     if not isinstance(value, list) or not all(isinstance(item, str) for item in value):
@@ -172,10 +176,20 @@ def allowed_hosts(value: Any) -> tuple[str, ...]:
     if len(value) > MAX_ALLOWED_HOSTS:
         raise InvalidRequest(f"at most {MAX_ALLOWED_HOSTS} allowed_hosts")
     try:
-        EgressPolicy.from_strings(value)
+        policy = EgressPolicy.from_strings(value)
     except ValueError as exc:
         raise InvalidRequest(f"allowed_hosts: {exc}") from None
+    for host, port in platform_stores:
+        literal = f"[{host}]" if ":" in host else host
+        for scheme in ("http", "https"):
+            url = f"{scheme}://{literal}:{port}/"
+            if decide(url, policy, resolver=_no_dns).allowed or policy.matching_rule(parse_url(url)) is not None:
+                raise InvalidRequest(f"allowed_hosts may not reach {literal}:{port}: the platform's own data store")
     return tuple(value)
+
+
+def _no_dns(host: str, port: int) -> list[str]:
+    raise OSError("no DNS for this check")
 
 
 def parse_limits(value: Any, base: Limits, what: str = "limits") -> Limits:

@@ -61,7 +61,7 @@ async def deploy(request: Request) -> Response:
         language=code.language,
         code=code.code,
         limits=limits,
-        allowed_hosts=allowed_hosts(fields.get("allowed_hosts")),
+        allowed_hosts=allowed_hosts(fields.get("allowed_hosts"), gateway.settings.platform_stores),
         auth=auth_mode(fields.get("auth", query.get("auth"))),
         env=string_map(fields.get("env"), "env"),
         secrets=string_map(fields["secrets"], "secrets") if "secrets" in fields else None,

@@ -66,3 +66,19 @@ def test_from_env_reads_every_gateway_variable(tmp_path: Path) -> None:
 def test_a_bad_value_names_the_variable_and_an_example(name: str, value: str) -> None:
     with pytest.raises(ValueError, match=rf"^{name}='{re.escape(value)}': .* \(e\.g\. "):
         Settings.from_env({name: value})
+
+
+def test_allow_lists_may_not_reach_the_platforms_own_stores() -> None:
+    from gateway.deploy_spec import allowed_hosts
+    from gateway.errors import InvalidRequest
+
+    settings = Settings(redis_url="redis://:pw@172.28.0.10:6379/0",
+                        database_url="postgresql://wasmtask:pw@db.internal/wasmtask")
+    stores = settings.platform_stores
+    assert stores == (("172.28.0.10", 6379), ("db.internal", 5432))
+    for entry in ("http://172.28.0.10:6379", "https://172.28.0.10:6379", "https://db.internal:5432",
+                  "http://*.internal:5432"):
+        with pytest.raises(InvalidRequest, match="data store"):
+            allowed_hosts([entry], stores)
+    assert allowed_hosts(["https://api.example.com", "http://*"], stores) == ("https://api.example.com", "http://*")
+    assert Settings(redis_url="unix:///data/redis.sock").platform_stores == ()
