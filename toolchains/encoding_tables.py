@@ -21,10 +21,10 @@ from __future__ import annotations
 
 import hashlib
 import re
-import subprocess
-import sys
 import tarfile
 from pathlib import Path
+
+from toolchains.sdist import fetch_pinned_sdist, sha256_of
 
 LEXBOR_SDIST_PACKAGE = "selectolax"
 LEXBOR_SDIST_VERSION = "1.0.2"  # bundles lexbor 3.1.0
@@ -61,24 +61,10 @@ class TablesError(RuntimeError):
     """The lexbor sources are missing or not what the generator expects."""
 
 
-def _sha256(path: Path) -> str:
-    return hashlib.sha256(path.read_bytes()).hexdigest()
-
 
 def fetch_lexbor_sdist(cache: Path) -> Path:
     """The selectolax sdist from PyPI (it bundles lexbor's sources), downloaded once into ``cache``."""
-    cache.mkdir(parents=True, exist_ok=True)
-    sdist = cache / LEXBOR_SDIST
-    if not sdist.exists():
-        subprocess.run(
-            [sys.executable, "-m", "pip", "download", "--quiet", "--no-deps", "--no-binary", LEXBOR_SDIST_PACKAGE,
-             f"{LEXBOR_SDIST_PACKAGE}=={LEXBOR_SDIST_VERSION}", "-d", str(cache)],
-            check=True,
-        )
-    digest = _sha256(sdist)
-    if digest != LEXBOR_SDIST_SHA256:
-        raise TablesError(f"{sdist.name}: sha256 {digest} does not match the pinned {LEXBOR_SDIST_SHA256}")
-    return sdist
+    return fetch_pinned_sdist(LEXBOR_SDIST_PACKAGE, LEXBOR_SDIST_VERSION, LEXBOR_SDIST, LEXBOR_SDIST_SHA256, cache)
 
 
 def _read_sources(sdist: Path) -> dict[str, str]:
@@ -214,7 +200,7 @@ def generate(sdist: Path) -> str:
 def write_header(cache: Path, header: Path) -> None:
     """Write encoding_tables.h, regenerated only when the pinned sdist or this generator changed."""
     sdist = fetch_lexbor_sdist(cache)
-    key = hashlib.sha256(_sha256(sdist).encode() + Path(__file__).read_bytes()).hexdigest()[:16]
+    key = hashlib.sha256(sha256_of(sdist).encode() + Path(__file__).read_bytes()).hexdigest()[:16]
     cached = cache / f"encoding_tables-{key}.h"
     if not cached.exists():
         temporary = cached.with_suffix(".tmp")

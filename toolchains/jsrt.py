@@ -24,6 +24,7 @@ from pathlib import Path
 from toolchains.base import GUEST_SDK, REPO
 from toolchains.encoding_tables import tables_key
 from toolchains.encoding_tables import write_header as write_encoding_tables
+from toolchains.sdist import fetch_pinned_sdist, sha256_of
 from toolchains.url_parser import build_key as url_parser_key
 from toolchains.url_parser import build_object as build_url_parser
 from toolchains.zig_compiler import zig_command, zig_version
@@ -62,9 +63,6 @@ def runtime_path() -> Path:
     return BUILD_DIR / RUNTIME_NAME
 
 
-def _sha256(path: Path) -> str:
-    return hashlib.sha256(path.read_bytes()).hexdigest()
-
 
 def publish(versioned: Path, output: Path) -> None:
     """Copy the build to its stable name through a rename: a running server or test never reads half a file."""
@@ -75,18 +73,7 @@ def publish(versioned: Path, output: Path) -> None:
 
 def fetch_sdist(cache: Path) -> Path:
     """The quickjs-ng sdist from PyPI, downloaded once into ``cache``."""
-    cache.mkdir(parents=True, exist_ok=True)
-    sdist = cache / QUICKJS_NG_SDIST
-    if not sdist.exists():
-        subprocess.run(
-            [sys.executable, "-m", "pip", "download", "--quiet", "--no-deps", "--no-binary", "quickjs-ng",
-             f"quickjs-ng=={QUICKJS_NG_VERSION}", "-d", str(cache)],
-            check=True,
-        )
-    digest = _sha256(sdist)
-    if digest != QUICKJS_NG_SHA256:
-        raise RuntimeBuildError(f"{sdist.name}: sha256 {digest} does not match the pinned {QUICKJS_NG_SHA256}")
-    return sdist
+    return fetch_pinned_sdist("quickjs-ng", QUICKJS_NG_VERSION, QUICKJS_NG_SDIST, QUICKJS_NG_SHA256, cache)
 
 
 def unpack_sources(sdist: Path, into: Path) -> Path:
@@ -138,8 +125,9 @@ def c_sources() -> list[Path]:
 
 def input_hash(sdist: Path) -> str:
     digest = hashlib.sha256()
-    for part in (_sha256(sdist), *(_sha256(path) for path in c_sources()), hashlib.sha256(prelude_source()).hexdigest(),
-                 tables_key(), url_parser_key(), " ".join(CFLAGS), zig_version()):
+    parts = (sha256_of(sdist), *(sha256_of(path) for path in c_sources()),
+             hashlib.sha256(prelude_source()).hexdigest(), tables_key(), url_parser_key(), " ".join(CFLAGS), zig_version())
+    for part in parts:
         digest.update(part.encode())
         digest.update(b"\0")
     return digest.hexdigest()[:16]
@@ -153,7 +141,7 @@ def build_runtime(force: bool = False) -> Path:
     versioned = BUILD_DIR / f"jsrt-{key}.wasm"
     output = runtime_path()
     if versioned.exists() and not force:
-        if not output.exists() or _sha256(output) != _sha256(versioned):
+        if not output.exists() or sha256_of(output) != sha256_of(versioned):
             publish(versioned, output)
         return output
     print(f"building the JavaScript runtime {output} with zig (inputs {key}; ~30 s, plus ~45 s once for zig's"

@@ -24,10 +24,10 @@ from __future__ import annotations
 import hashlib
 import shutil
 import subprocess
-import sys
 import tarfile
 from pathlib import Path
 
+from toolchains.sdist import fetch_pinned_sdist
 from toolchains.zig_compiler import zig_command, zig_version
 
 ADA_URL_VERSION = "1.32.0"  # ada 3.4.4
@@ -58,23 +58,10 @@ class UrlParserBuildError(RuntimeError):
     """ada could not be fetched or compiled."""
 
 
-def _sha256(path: Path) -> str:
-    return hashlib.sha256(path.read_bytes()).hexdigest()
-
 
 def fetch_sources(cache: Path) -> Path:
     """ada's amalgamated sources, unpacked into ``cache``; returns their directory."""
-    cache.mkdir(parents=True, exist_ok=True)
-    sdist = cache / ADA_URL_SDIST
-    if not sdist.exists():
-        subprocess.run(
-            [sys.executable, "-m", "pip", "download", "--quiet", "--no-deps", "--no-binary", "ada-url",
-             f"ada-url=={ADA_URL_VERSION}", "-d", str(cache)],
-            check=True,
-        )
-    digest = _sha256(sdist)
-    if digest != ADA_URL_SHA256:
-        raise UrlParserBuildError(f"{sdist.name}: sha256 {digest} does not match the pinned {ADA_URL_SHA256}")
+    sdist = fetch_pinned_sdist("ada-url", ADA_URL_VERSION, ADA_URL_SDIST, ADA_URL_SHA256, cache)
     target = cache / f"ada-{ADA_URL_VERSION}"
     if not all((target / name).exists() for name in ADA_FILES):
         target.mkdir(parents=True, exist_ok=True)
