@@ -126,7 +126,8 @@ def c_sources() -> list[Path]:
 def input_hash(sdist: Path) -> str:
     digest = hashlib.sha256()
     parts = (sha256_of(sdist), *(sha256_of(path) for path in c_sources()),
-             hashlib.sha256(prelude_source()).hexdigest(), tables_key(), url_parser_key(), " ".join(CFLAGS), zig_version())
+             hashlib.sha256(prelude_source()).hexdigest(), tables_key(), url_parser_key(), " ".join(CFLAGS),
+             zig_version())
     for part in parts:
         digest.update(part.encode())
         digest.update(b"\0")
