@@ -33,6 +33,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+import orjson
 import wasmtime
 import wasmtime.component as wc
 from wasmtime import _bindings
@@ -40,7 +41,7 @@ from wasmtime import _bindings
 from benches import inprocess, machine
 from host_api import abi
 from host_api.fetch import default_ssl_context
-from host_api.request import guest_request
+from host_api.request import encode_frame, guest_request
 from isolates import CallSpec, Limits, component_linker, module_linker, raw, run
 from isolates.capabilities.clock import module_now_ms
 from isolates.compiler import CompiledGuest
@@ -424,19 +425,78 @@ def pooling(repetitions: int = 500) -> Claim:
 
 def keep_resident(repetitions: int = 500) -> Claim:
     """A JS hello call: the snapshot's copy-on-write pages faulted in per call, or kept resident in the slot."""
-    kept_bytes = Limits().memory_bytes  # all a call with default limits can touch
-    faulting = _js_calls_on(EngineSettings(), repetitions)
-    resident = _js_calls_on(EngineSettings(pooling=PoolingSettings(keep_resident_bytes=kept_bytes)), repetitions)
+    unmapped = PoolingSettings(keep_resident_bytes=0, table_keep_resident_bytes=0)
+    kept = PoolingSettings()
+    faulting = _js_calls_on(EngineSettings(pooling=unmapped), repetitions)
+    resident = _js_calls_on(EngineSettings(pooling=kept), repetitions)
 
     def side(label: str, calls: Calls) -> Side:
-        return Side(label, calls.totals_us, f"{statistics.median(calls.faults):.0f} page faults a call")
+        return Side(label, calls.totals_us, f"{statistics.median(calls.faults):.0f} page faults a call; "
+                                            f"close (the slot's reset) {calls.phase('close'):.0f} µs")
 
     return Claim(
         "keep_resident", "A JS hello call (pooling allocator): the snapshot's pages per call",
-        side("`keep_resident_bytes=0` (wasmtask's default): unmapped after each call, faulted in again",
-             faulting),
-        side(f"`keep_resident_bytes={_mib(kept_bytes)}`: kept mapped in the slot, reset in place", resident),
+        side("`keep_resident_bytes=0`, tables too: unmapped after each call, faulted in again", faulting),
+        side(f"`keep_resident_bytes={_mib(kept.keep_resident_bytes)}`, tables "
+             f"{kept.table_keep_resident_bytes // 1024} KiB (wasmtask's default): copied back in place", resident),
         "isolates/engine.py (`PoolingSettings.keep_resident_bytes`)",
+    )
+
+
+def request_frame(repetitions: int = 500) -> Claim:
+    """A JS hello call: the request as JSON text, or as a frame (host_api.request.encode_frame)."""
+    program = JavaScriptRuntime.shared().snapshot_program(HELLO_JS, Limits())
+    request = guest_request()
+    spec = CallSpec()
+    fuel: dict[bool, int] = {}
+
+    def call(framed: bool) -> None:
+        fuel[framed] = run(program, request if framed else orjson.dumps(request), spec).fuel_used
+
+    slow = timed(lambda: call(False), repetitions, warmup=20)
+    fast = timed(lambda: call(True), repetitions, warmup=20)
+    encoding_us = statistics.median(timed(lambda: encode_frame(request), 200))
+    return Claim(
+        "request_frame", "Handing a JS hello call its request; whole call",
+        Side("request JSON: `JS_ParseJSON` in the guest (its 16-digit seed alone ~18 k fuel)", slow,
+             f"{fuel[False]:,} fuel"),
+        Side("request frame: built by the shim from length-prefixed fields; seed and clock in its header", fast,
+             f"{fuel[True]:,} fuel; encoding it in Python {encoding_us:.1f} µs"),
+        "host_api/request.py (`encode_frame`), guest_sdk/js/shim.c (`decode_frame`), isolates/runner.py",
+    )
+
+
+def released_close(repetitions: int = 500) -> Claim:
+    """A JS hello call: its Store dropped (the slot's reset) inside ``run``, or handed to the caller for after."""
+    program = JavaScriptRuntime.shared().snapshot_program(HELLO_JS, Limits())
+    request = guest_request()
+    spec = CallSpec()
+    pending: list[Callable[[], None]] = []
+    closes: list[float] = []
+
+    def released() -> None:
+        run(program, request, spec, release=pending.append)
+
+    def call_then_close() -> None:  # time the call alone, then the close, as a gateway would after answering
+        started = time.perf_counter_ns()
+        released()
+        elapsed = time.perf_counter_ns() - started
+        closing = time.perf_counter_ns()
+        pending.pop()()
+        closes.append((time.perf_counter_ns() - closing) / 1000)
+        fast.append(elapsed / 1000)
+
+    slow = timed(lambda: run(program, request, spec), repetitions, warmup=20)
+    fast: list[float] = []
+    for _ in range(20 + repetitions):
+        call_then_close()
+    del fast[:20], closes[:20]
+    return Claim(
+        "released_close", "A JS hello call: what the caller waits for before it can answer",
+        Side("`run(...)`: the Store (and the slot's reset) dropped before it returns", slow),
+        Side("`run(..., release=...)`: dropped after, by the caller", fast,
+             f"then the drop: {statistics.median(closes):.0f} µs"),
+        "isolates/runner.py (`release`), gateway (proposed: `loop.call_soon` after the response)",
     )
 
 
@@ -741,8 +801,9 @@ def python_build(repetitions: int = 1) -> Claim:
 
 
 CLAIMS: tuple[Callable[[int], Claim], ...] = (
-    host_call, export_lookup, export_call, gil_two_threads, pooling, keep_resident, base_snapshot,
-    deploy_snapshot, module_cache, component_call, random_bytes, component_cache, blocking_wasi, ssl_context,
+    host_call, export_lookup, export_call, gil_two_threads, pooling, keep_resident, request_frame, released_close,
+    base_snapshot, deploy_snapshot, module_cache, component_call, random_bytes, component_cache, blocking_wasi,
+    ssl_context,
 )
 TOOLCHAIN_CLAIMS: tuple[Callable[[int], Claim], ...] = (python_build, zig_first_build)
 

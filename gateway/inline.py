@@ -18,8 +18,10 @@ and a guest is otherwise deterministic but for clock and randomness.
 
 from __future__ import annotations
 
+import asyncio
 import functools
 from collections import OrderedDict
+from collections.abc import Callable
 from dataclasses import replace
 from enum import Enum
 
@@ -77,7 +79,9 @@ def attempt_inline(program: Program, request: dict[str, object], spec: CallSpec)
     events in one batch, and only when the attempt counts. Other errors count and are raised."""
     capped = replace(spec, limits=inline_limits(spec.limits), log_sink=None)
     try:
-        return run(program, request, capped)
+        # the Store's drop (the pooling slot's reset, a good part of a short call) runs on the
+        # loop's next turn, after this call's response has been written
+        return run(program, request, capped, release=_next_turn())
     except CpuLimitExceeded:
         if capped.limits.fuel < spec.limits.fuel:
             return Stopped.FUEL
@@ -86,3 +90,11 @@ def attempt_inline(program: Program, request: dict[str, object], spec: CallSpec)
         if capped.limits.wall_clock_ms < spec.limits.wall_clock_ms:
             return Stopped.TIME
         raise
+
+
+def _next_turn() -> Callable[[Callable[[], None]], object] | None:
+    """The loop's ``call_soon`` (None without a running loop: the Store is dropped at once)."""
+    try:
+        return asyncio.get_running_loop().call_soon
+    except RuntimeError:
+        return None

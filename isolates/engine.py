@@ -21,19 +21,36 @@ MAX_WASM_STACK_BYTES = 2 * 1024 * 1024
 class PoolingSettings:
     """The pooling instance allocator: pre-reserved slots, reused per call.
 
-    Slots are reserved once, so instantiating maps no fresh memory per call;
-    ``keep_resident_bytes`` keeps that much of a slot's memory mapped between
-    calls, so a snapshot's copy-on-write pages are not faulted in again on
-    every call. Both beside their alternative: benches/README.md, "Why the hot
-    path is shaped this way" (``python -m benches.micro``). Each memory slot
-    reserves about 4 GiB of virtual address space (not memory).
+    Slots are reserved once, so instantiating maps no fresh memory per call, and
+    a slot keeps the image of the snapshot it last held mapped (wasmtime gives a
+    call a slot its image module used before), so a call maps nothing either.
+
+    ``keep_resident_bytes``: when a call ends, wasmtime copies this much of the
+    slot's memory (from address 0) back from the image and keeps it mapped; the
+    rest it unmaps, to be faulted in again by the next call. The JS runtime's
+    memory (about 3.3 MiB, its hot pages spread over all of it) fits, so a call
+    takes no page faults; the copy costs every call, in proportion to
+    min(this, the memory's size), when its Store is dropped (which
+    ``isolates.run`` can leave until after the response: its ``release``). Each
+    slot in use then holds that much memory resident. wasmtime's dirty-page
+    scan (PAGEMAP_SCAN), which would copy only the pages a call wrote, is not
+    exposed by wasmtime-py, and in wasmtime 50.0.1 it counts never-touched
+    pages as written, so it would copy as much (benches/README.md, "In-process:
+    a fresh isolate per call"). ``table_keep_resident_bytes`` does the same for
+    tables (the JS runtime's: 549 entries, 4.4 KiB): reset in place rather than
+    unmapped and faulted in again.
+
+    Each beside its alternative: benches/README.md, "Why the hot path is shaped
+    this way" (``python -m benches.micro``). Each memory slot reserves about
+    4 GiB of virtual address space (not memory).
     """
 
     memories: int = 256  # calls in flight at once (each call has one memory)
     instances: int = 512  # two per call: the image module and the code module
     tables: int = 512
     max_memory_bytes: int = 1024 * 1024 * 1024  # no guest memory limit may exceed this
-    keep_resident_bytes: int = 0
+    keep_resident_bytes: int = 8 * 1024 * 1024
+    table_keep_resident_bytes: int = 64 * 1024
 
 
 @dataclass(frozen=True)
@@ -56,7 +73,8 @@ def wasmtime_version() -> str:
 
 def enable_pooling(config: wasmtime.Config, pooling: PoolingSettings) -> None:
     raw.enable_pooling(config, memories=pooling.memories, instances=pooling.instances, tables=pooling.tables,
-                       max_memory_bytes=pooling.max_memory_bytes, keep_resident_bytes=pooling.keep_resident_bytes)
+                       max_memory_bytes=pooling.max_memory_bytes, keep_resident_bytes=pooling.keep_resident_bytes,
+                       table_keep_resident_bytes=pooling.table_keep_resident_bytes)
 
 
 class EpochTicker:
@@ -105,6 +123,9 @@ class Engine:
 
     @classmethod
     def shared(cls) -> Engine:
+        shared = cls._shared  # every call asks: no lock once it exists
+        if shared is not None:
+            return shared
         with cls._lock:
             if cls._shared is None:
                 cls._shared = cls()

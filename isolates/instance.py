@@ -42,3 +42,29 @@ class Instance:
         started = time.perf_counter_ns()
         self.store.close()  # frees the pooling slot: part of each call's cost
         self._mark("close", started)
+
+    def close_later(self) -> DeferredClose:
+        """A function that closes this instance's Store, once, from any thread (``isolates.run``'s ``release``)."""
+        return DeferredClose(self)
+
+
+class DeferredClose:
+    """Closes one call's Store when called; later calls do nothing. Called from any thread.
+
+    Until it is called the Store keeps its pooling slot, so call it soon: dropping the last
+    reference to an uncalled one closes the Store too (a slot is never lost for good)."""
+
+    __slots__ = ("_pending",)
+
+    def __init__(self, instance: Instance) -> None:
+        self._pending = [instance]
+
+    def __call__(self) -> None:
+        try:
+            instance = self._pending.pop()  # atomic: one caller gets the instance
+        except IndexError:
+            return
+        instance.store.close()
+
+    def __del__(self) -> None:
+        self()

@@ -86,6 +86,8 @@ class JavaScriptRuntime:
         if not isinstance(memory_type, wasmtime.MemoryType):
             raise RuntimeError("jsrt.wasm's env.memory import is not a memory")
         min_pages = memory_type.limits.min
+        # the shim decodes request frames (host_api.request.encode_frame) where it exports this
+        self.request_frames = any(e.name == "wasmtask_request_frames" for e in self.code.exports)
         # The runtime's own data, before it ran: what a program would start from without a base snapshot.
         self.initial_image = cache.load(data_module(data_segments(wasm), min_pages=min_pages))
         # The base snapshot: runtime started and prelude evaluated, no user code yet. Every
@@ -136,6 +138,7 @@ class JavaScriptRuntime:
             image=self.base_image,
             init_config=self.init_config(source, filename),
             run_initialize=False,
+            request_frames=self.request_frames,
         )
 
     def snapshot_program(self, source: str, limits: Limits, filename: str = "index.js") -> ModuleProgram:
@@ -147,4 +150,4 @@ class JavaScriptRuntime:
         """
         image, details = self._snapshot(self.fresh_program(source, filename), limits)
         return ModuleProgram(language="javascript", code=self.code, image=image, init_config=None,
-                       run_initialize=False, details=details)
+                             run_initialize=False, details=details, request_frames=self.request_frames)

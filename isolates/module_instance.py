@@ -29,6 +29,8 @@ from isolates.traps import call_error, instantiation_error
 class ModuleInstance(Instance):
     """One call's Store and instance of a ``ModuleProgram``. Use once."""
 
+    store: raw.RawStore
+
     def __init__(self, engine: Engine, program: ModuleProgram, limits: Limits, context: CallContext) -> None:
         super().__init__(engine, limits, context)
         self.program = program
@@ -76,6 +78,8 @@ class ModuleInstance(Instance):
         self._mark("instantiate", started)
 
     def initialize(self) -> None:
+        if not self.program.run_initialize and self.program.init_config is None:
+            return  # a snapshot: its init ran at deploy
         started = time.perf_counter_ns()
         if self.program.run_initialize:
             initialize = raw.export_func(self.raw, self.instance, abi.EXPORT_INITIALIZE.encode())

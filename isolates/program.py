@@ -26,6 +26,10 @@ class ModuleProgram:
         is already initialised (a snapshot) or the guest has no init.
     run_initialize
         whether ``_initialize`` must run per call (false for snapshots).
+    request_frames
+        whether ``wasmtask_handle`` also reads a request frame (the JS runtime:
+        host_api.request.encode_frame); ``isolates.run`` then sends one instead
+        of the request JSON.
     """
 
     language: str
@@ -34,6 +38,7 @@ class ModuleProgram:
     init_config: bytes | None = None
     run_initialize: bool = True
     details: dict[str, object] = field(default_factory=dict)
+    request_frames: bool = False
 
 
 @dataclass(frozen=True)

@@ -253,7 +253,7 @@ def new_trap(message: str) -> int:
 # ---- the pooling allocator ------------------------------------------------------------
 
 def enable_pooling(config: wasmtime.Config, *, memories: int, instances: int, tables: int, max_memory_bytes: int,
-                   keep_resident_bytes: int) -> None:
+                   keep_resident_bytes: int, table_keep_resident_bytes: int = 0) -> None:
     """wasmtime-py does not expose the pooling allocator; its C API does."""
     pool = ffi.wasmtime_pooling_allocation_config_new()
     try:
@@ -262,6 +262,7 @@ def enable_pooling(config: wasmtime.Config, *, memories: int, instances: int, ta
         ffi.wasmtime_pooling_allocation_config_total_tables_set(pool, tables)
         ffi.wasmtime_pooling_allocation_config_max_memory_size_set(pool, max_memory_bytes)
         ffi.wasmtime_pooling_allocation_config_linear_memory_keep_resident_set(pool, keep_resident_bytes)
+        ffi.wasmtime_pooling_allocation_config_table_keep_resident_set(pool, table_keep_resident_bytes)
         ffi.wasmtime_pooling_allocation_strategy_set(config.ptr(), pool)
     finally:
         ffi.wasmtime_pooling_allocation_config_delete(pool)

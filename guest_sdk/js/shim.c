@@ -708,33 +708,204 @@ WASMTASK_EXPORT("wasmtask_hash_seed") uint32_t wasmtask_hash_seed(void) {
 
 /* Per request: reseed Math.random (a snapshot would otherwise replay one
  * sequence) and restart performance.now() at zero (its origin would otherwise
- * be the snapshot's clock, from another process). */
-static void reseed(JSValueConst request) {
+ * be the snapshot's clock, from another process). A frame carries the seed and
+ * the host's monotonic clock in its header; a JSON request its "seed" member. */
+typedef struct {
+    uint64_t seed;     /* 0: none */
+    uint64_t clock_ns; /* CLOCK_MONOTONIC as the call started; 0: read it here */
+} FrameHeader;
+
+static void reseed(JSValueConst request, const FrameHeader *header) {
     allocation_failures = 0;
-    context->time_origin = js__now_ms();
-    JSValue seed_value = JS_GetPropertyStr(context, request, "seed");
-    int64_t seed = 0;
-    if (JS_ToInt64(context, &seed, seed_value) == 0 && seed != 0) {
+    /* the host's clock saves a host call (the guest's clock is the host's monotonic clock) */
+    context->time_origin = header->clock_ns ? header->clock_ns / 1e6 : js__now_ms();
+    int64_t seed = (int64_t)header->seed;
+    if (seed == 0) {
+        JSValue seed_value = JS_GetPropertyStr(context, request, "seed");
+        if (JS_ToInt64(context, &seed, seed_value) != 0) {
+            JS_FreeValue(context, JS_GetException(context));
+            seed = 0;
+        }
+        JS_FreeValue(context, seed_value);
+    }
+    if (seed != 0) {
         context->random_state = (uint64_t)seed;
         context->hash_seed = (uint32_t)(seed >> 21) ^ (uint32_t)seed;
         for (uint32_t i = 0; i < snapshot_map_count; i++)
             rehash_map(snapshot_maps[i]);
     }
-    JS_FreeValue(context, seed_value);
 }
 
-/* wasmtask_handle(request JSON) -> response JSON (see ABI.md for both shapes) */
+/* ---- the request frame (host_api/request.py, encode_frame) ----------------
+ * The request object as the JSON would give it, built without JSON text: no
+ * tokenizing, and no decimal seed to convert (parsing the JSON was a third of
+ * a hello call's fuel). Layout (little-endian): "\0wtq", seed:u64, clock:u64,
+ * then an object: count:u32, then (key, value) pairs; key: length:u32 + UTF-8; value:
+ * kind:u8 + payload (null/false/true: none; string: length:u32 + UTF-8; int:
+ * i64; float: f64; object; array: count:u32 + values). */
+#define FRAME_MAGIC "\0wtq"
+#define FRAME_MAGIC_BYTES 4
+#define FRAME_HEADER_BYTES (FRAME_MAGIC_BYTES + 16)
+#define FRAME_MAX_DEPTH 32
+enum { FRAME_NULL, FRAME_FALSE, FRAME_TRUE, FRAME_STRING, FRAME_INT, FRAME_FLOAT, FRAME_OBJECT, FRAME_ARRAY };
+
+typedef struct {
+    const uint8_t *at, *end;
+} FrameReader;
+
+static bool is_frame(const char *ptr, int32_t len) {
+    return len >= FRAME_HEADER_BYTES && memcmp(ptr, FRAME_MAGIC, FRAME_MAGIC_BYTES) == 0;
+}
+
+static bool frame_take(FrameReader *r, void *out, size_t n) {
+    if ((size_t)(r->end - r->at) < n)
+        return false;
+    memcpy(out, r->at, n);
+    r->at += n;
+    return true;
+}
+
+/* a length-prefixed UTF-8 run, or NULL when the frame ends first */
+static const char *frame_run(FrameReader *r, uint32_t *len) {
+    if (!frame_take(r, len, 4) || (size_t)(r->end - r->at) < *len)
+        return NULL;
+    const char *run = (const char *)r->at;
+    r->at += *len;
+    return run;
+}
+
+static JSValue frame_truncated(void) {
+    return JS_ThrowSyntaxError(context, "malformed request frame");
+}
+
+static JSAtom frame_key(FrameReader *r) {
+    uint32_t len;
+    const char *key = frame_run(r, &len);
+    if (!key) {
+        frame_truncated();
+        return JS_ATOM_NULL;
+    }
+    bool ascii = true;
+    for (uint32_t i = 0; i < len && ascii; i++)
+        ascii = (uint8_t)key[i] < 0x80;
+    if (ascii)
+        return JS_NewAtomLen(context, key, len);
+    /* JS_NewAtomLen finds an existing atom by bytes, not characters: decode first */
+    JSValue str = JS_NewStringLen(context, key, len);
+    if (JS_IsException(str))
+        return JS_ATOM_NULL;
+    JSAtom atom = JS_ValueToAtom(context, str);
+    JS_FreeValue(context, str);
+    return atom;
+}
+
+static JSValue frame_value(FrameReader *r, int depth);
+
+static JSValue frame_object(FrameReader *r, int depth) {
+    uint32_t count;
+    if (!frame_take(r, &count, 4))
+        return frame_truncated();
+    JSValue object = JS_NewObject(context);
+    if (JS_IsException(object))
+        return object;
+    for (uint32_t i = 0; i < count; i++) {
+        JSAtom key = frame_key(r);
+        if (key == JS_ATOM_NULL) {
+            JS_FreeValue(context, object);
+            return JS_EXCEPTION;
+        }
+        JSValue value = frame_value(r, depth + 1);
+        int defined = JS_IsException(value) ? -1 : JS_DefinePropertyValue(context, object, key, value, JS_PROP_C_W_E);
+        JS_FreeAtom(context, key);
+        if (defined < 0) {
+            JS_FreeValue(context, object);
+            return JS_EXCEPTION;
+        }
+    }
+    return object;
+}
+
+static JSValue frame_array(FrameReader *r, int depth) {
+    uint32_t count;
+    if (!frame_take(r, &count, 4))
+        return frame_truncated();
+    JSValue array = JS_NewArray(context);
+    if (JS_IsException(array))
+        return array;
+    for (uint32_t i = 0; i < count; i++) {
+        JSValue value = frame_value(r, depth + 1);
+        if (JS_IsException(value) || JS_DefinePropertyValueUint32(context, array, i, value, JS_PROP_C_W_E) < 0) {
+            JS_FreeValue(context, array);
+            return JS_EXCEPTION;
+        }
+    }
+    return array;
+}
+
+static JSValue frame_value(FrameReader *r, int depth) {
+    uint8_t kind;
+    if (depth > FRAME_MAX_DEPTH || !frame_take(r, &kind, 1))
+        return frame_truncated();
+    switch (kind) {
+    case FRAME_NULL:
+        return JS_NULL;
+    case FRAME_FALSE:
+        return JS_FALSE;
+    case FRAME_TRUE:
+        return JS_TRUE;
+    case FRAME_STRING: {
+        uint32_t len;
+        const char *run = frame_run(r, &len);
+        return run ? JS_NewStringLen(context, run, len) : frame_truncated();
+    }
+    case FRAME_INT: {
+        int64_t number;
+        return frame_take(r, &number, 8) ? JS_NewInt64(context, number) : frame_truncated();
+    }
+    case FRAME_FLOAT: {
+        double number;
+        return frame_take(r, &number, 8) ? JS_NewFloat64(context, number) : frame_truncated();
+    }
+    case FRAME_OBJECT:
+        return frame_object(r, depth);
+    case FRAME_ARRAY:
+        return frame_array(r, depth);
+    default:
+        return frame_truncated();
+    }
+}
+
+static JSValue decode_frame(const char *ptr, int32_t len, FrameHeader *header) {
+    FrameReader reader = {(const uint8_t *)ptr + FRAME_HEADER_BYTES, (const uint8_t *)ptr + len};
+    memcpy(&header->seed, ptr + FRAME_MAGIC_BYTES, 8);
+    memcpy(&header->clock_ns, ptr + FRAME_MAGIC_BYTES + 8, 8);
+    JSValue request = frame_object(&reader, 0);
+    if (!JS_IsException(request) && reader.at != reader.end) {
+        JS_FreeValue(context, request);
+        return frame_truncated();
+    }
+    return request;
+}
+
+/* The runtime reads request frames (the host sends JSON to a runtime without this export). */
+WASMTASK_EXPORT("wasmtask_request_frames") int32_t wasmtask_request_frames(void) {
+    return 1;
+}
+
+/* wasmtask_handle(request JSON or frame) -> response JSON (see ABI.md for both shapes) */
 WASMTASK_EXPORT("wasmtask_handle") int64_t wasmtask_handle(char *ptr, int32_t len) {
     static const char not_loaded[] =
         "{\"ok\":false,\"error\":{\"code\":\"invalid_code\",\"message\":\"no code loaded\"}}";
     if (!context)
         return pack(not_loaded, sizeof(not_loaded) - 1);
-    JSValue request = JS_ParseJSON(context, ptr, (size_t)len, "<request>");
+    FrameHeader header = {0, 0};
+    JSValue request = is_frame(ptr, len) ? decode_frame(ptr, len, &header)
+                                         : JS_ParseJSON(context, ptr, (size_t)len, "<request>");
     free(ptr);
     in_global_scope = false; /* a request: randomness is fresh from here on */
     if (JS_IsException(request))
         return return_exception("guest_error");
-    reseed(request);
+    reseed(request, &header);
     JSValue dispatch = JS_GetPropertyStr(context, prelude_api, "dispatch");
     JSValue started = JS_Call(context, dispatch, JS_UNDEFINED, 1, (JSValueConst *)&request);
     JS_FreeValue(context, dispatch);
