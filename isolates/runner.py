@@ -23,10 +23,9 @@ through a thread-local (isolates.call_context).
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator, Mapping
-from contextlib import contextmanager
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 
 import orjson
 
@@ -46,6 +45,7 @@ from isolates.result import InvokeResult
 from isolates.spec import CallSpec
 
 DEFAULT_SPEC = CallSpec()
+T = TypeVar("T")
 Release = Callable[[Callable[[], None]], object]  # e.g. loop.call_soon, or a list's append
 
 
@@ -58,6 +58,23 @@ def run(program: Program, request: Mapping[str, Any] | bytes, spec: CallSpec = D
     ``release(close)`` as it returns or raises, and ``close()`` (once, from any thread,
     never raising) drops the Store and frees its pooling slot: call it soon."""
     payload = request_payload(program, request)
+
+    def handle(instance: ModuleInstance | ComponentInstance, log: CallLog) -> InvokeResult:
+        result = result_from_reply(instance.handle(payload), spec.limits)
+        result.fuel_used = instance.fuel_used()
+        result.phases_us = instance.phases_us
+        result.logs = log.records
+        result.logs_dropped = log.dropped
+        return result
+
+    return _in_isolate(program, spec, engine, release, handle)
+
+
+def _in_isolate(program: Program, spec: CallSpec, engine: Engine | None, release: Release | None,
+                work: Callable[[ModuleInstance | ComponentInstance, CallLog], T]) -> T:
+    """``work`` on a fresh, started instance of ``program``, with the call's log and fetch
+    from ``spec``; a failure carries what the call used and logged. The Store is dropped
+    before returning, or handed to ``release``."""
     log = open_log(spec)
     fetch = GuestFetch(spec, log)
     context = CallContext(log=log, fetch=fetch)
@@ -66,12 +83,7 @@ def run(program: Program, request: Mapping[str, Any] | bytes, spec: CallSpec = D
         instance = _new_instance(program, spec, engine or Engine.shared(), context)
         set_current(context)
         instance.start()
-        result = result_from_reply(instance.handle(payload), spec.limits)
-        result.fuel_used = instance.fuel_used()
-        result.phases_us = instance.phases_us
-        result.logs = log.records
-        result.logs_dropped = log.dropped
-        return result
+        return work(instance, log)
     except IsolateError as error:
         _account(error, instance, log)
         raise
@@ -117,32 +129,12 @@ class Initialized:
 
 def initialize(program: ModuleProgram, spec: CallSpec, *, engine: Engine | None = None) -> Initialized:
     """Instantiate and run ``program``'s init, metered like a request; keep its memory."""
-    with _opened(program, spec, engine) as (instance, context):
+
+    def keep_memory(instance: ModuleInstance | ComponentInstance, log: CallLog) -> Initialized:
         assert isinstance(instance, ModuleInstance)
-        instance.start()
-        return Initialized(instance.memory_image(), instance.fuel_used(), context.log.records)
+        return Initialized(instance.memory_image(), instance.fuel_used(), log.records)
 
-
-@contextmanager
-def _opened(program: Program, spec: CallSpec,
-            engine: Engine | None) -> Iterator[tuple[ModuleInstance | ComponentInstance, CallContext]]:
-    """A call's instance and context for ``initialize`` (whose Store is closed before it returns)."""
-    log = open_log(spec)
-    fetch = GuestFetch(spec, log)
-    context = CallContext(log=log, fetch=fetch)
-    instance: ModuleInstance | ComponentInstance | None = None
-    try:
-        instance = _new_instance(program, spec, engine or Engine.shared(), context)
-        set_current(context)
-        yield instance, context
-    except IsolateError as error:
-        _account(error, instance, log)
-        raise
-    finally:
-        set_current(None)
-        if instance is not None:
-            instance.close()
-        fetch.close()
+    return _in_isolate(program, spec, engine, None, keep_memory)
 
 
 def _new_instance(program: Program, spec: CallSpec, engine: Engine,

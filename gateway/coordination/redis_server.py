@@ -14,6 +14,7 @@ import signal
 import subprocess
 import time
 from pathlib import Path
+from typing import Self
 
 READY_TIMEOUT_SECONDS = 10.0
 
@@ -35,7 +36,7 @@ class PrivateRedis:
     def url(self) -> str:
         return f"unix://{self.socket}"
 
-    def start(self) -> PrivateRedis:
+    def start(self) -> Self:
         if not os.access(self.executable, os.X_OK):
             raise RedisServerError("redis-server is not installed (apt-get install redis-server)")
         self.directory.mkdir(parents=True, exist_ok=True)

@@ -7,6 +7,7 @@ message)`` of the world.
 
 from __future__ import annotations
 
+import functools
 import struct
 
 from host_api import abi
@@ -22,6 +23,12 @@ ERRNO_FAULT = 21
 MAX_IOVECS = 1024
 
 
+@functools.lru_cache(maxsize=1024)
+def secret_mask(secrets: tuple[str, ...]) -> SecretMask:
+    """One mask per distinct set of secret values (a function's calls share theirs)."""
+    return SecretMask(secrets)
+
+
 def open_log(spec: CallSpec) -> CallLog:
     """The call's log: its caps from the limits, its secrets masked, its sink the live stream."""
     return CallLog(
@@ -30,7 +37,7 @@ def open_log(spec: CallSpec) -> CallLog:
         request_id=spec.request_id,
         fields=dict(spec.log_fields),
         sink=spec.log_sink,
-        mask=SecretMask(spec.secrets) if spec.secrets else NO_SECRETS,
+        mask=secret_mask(spec.secrets) if spec.secrets else NO_SECRETS,
     )
 
 

@@ -6,6 +6,7 @@ from pathlib import Path
 import pytest
 
 from gateway.config import Settings, TenantDefaults
+from gateway.coordination.redis_server import PrivateRedis
 from tests.gateway.support import ADMIN_KEY, REGISTRY_BACKENDS, Api, PostgresServer, ThreadServer
 
 # Small enough that the fairness tests saturate a tenant quickly on any machine.
@@ -59,3 +60,11 @@ def tenant(api: Api) -> str:
 def token(api: Api, tenant: str) -> dict[str, str]:
     """Headers with a run+deploy+logs token of ``tenant``."""
     return api.token(tenant)
+
+
+@pytest.fixture
+def redis_server(tmp_path: Path) -> Iterator[PrivateRedis]:
+    """A real redis-server of this test's own, on a unix socket."""
+    server = PrivateRedis(tmp_path / "redis").start()
+    yield server
+    server.stop()

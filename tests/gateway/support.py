@@ -29,6 +29,20 @@ ADMIN_KEY = "test-admin-key-0123456789"
 REGISTRY_BACKENDS = ["sqlite", "postgres"]  # the gateway suite runs on each (tests/gateway/conftest.py)
 
 
+def child_pids(pid: int) -> set[int]:
+    """The processes whose parent is ``pid`` (from /proc)."""
+    found = set()
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                stat = (entry / "stat").read_text()
+            except OSError:
+                continue
+            if int(stat.rpartition(")")[2].split()[1]) == pid:
+                found.add(int(entry.name))
+    return found
+
+
 def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
@@ -180,16 +194,7 @@ class PostgresServer:
         """The postmaster and every process it started (their PIDs)."""
         if self.pid is None:
             return []
-        found = [self.pid]
-        for entry in Path("/proc").iterdir():
-            if entry.name.isdigit():
-                try:
-                    stat = (entry / "stat").read_text()
-                except OSError:
-                    continue
-                if int(stat.rpartition(")")[2].split()[1]) == self.pid:
-                    found.append(int(entry.name))
-        return found
+        return [self.pid, *sorted(child_pids(self.pid))]
 
     def remove(self) -> None:
         self.stop()

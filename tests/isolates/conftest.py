@@ -24,3 +24,8 @@ def run_js(
 def snapshot(request: pytest.FixtureRequest) -> bool:
     """Run a test both from a deploy-time snapshot and with init in the call."""
     return bool(request.param)
+
+
+def value_of(expression: str) -> object:
+    """The value of a JS expression (awaited) computed inside a request."""
+    return run_js(f"module.exports = async function (ctx, cb) {{ cb(null, await ({expression})); }};").value

@@ -2,11 +2,7 @@
 
 from __future__ import annotations
 
-from tests.isolates.conftest import run_js
-
-
-def value_of(expression: str) -> object:
-    return run_js(f"module.exports = async function (ctx, cb) {{ cb(null, await ({expression})); }};").value
+from tests.isolates.conftest import value_of
 
 
 def test_data_url_is_answered_in_the_sandbox() -> None:

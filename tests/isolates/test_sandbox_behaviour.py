@@ -5,13 +5,10 @@ from __future__ import annotations
 import pytest
 
 from isolates import GuestError, Limits, MemoryLimitExceeded
-from tests.isolates.conftest import run_js
+from tests.isolates.conftest import run_js, value_of
 
 TIGHT = Limits(fuel=400_000_000, memory_bytes=24 * 1024 * 1024, wall_clock_ms=10_000, output_bytes=64 * 1024 * 1024)
 
-
-def value_of(expression: str) -> object:
-    return run_js(f"module.exports = async function (ctx, cb) {{ cb(null, await ({expression})); }};").value
 
 
 def test_out_of_memory_in_a_promise_job_is_memory_limit() -> None:

@@ -5,11 +5,7 @@ from __future__ import annotations
 import pytest
 
 from isolates import CpuLimitExceeded, Limits, OutputLimitExceeded
-from tests.isolates.conftest import run_js
-
-
-def value_of(expression: str) -> object:
-    return run_js(f"module.exports = async function (ctx, cb) {{ cb(null, await ({expression})); }};").value
+from tests.isolates.conftest import run_js, value_of
 
 
 def test_a_readable_stream_pulls_and_reads_in_order() -> None:

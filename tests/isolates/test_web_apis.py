@@ -2,11 +2,7 @@
 
 from __future__ import annotations
 
-from tests.isolates.conftest import run_js
-
-
-def value_of(expression: str) -> object:
-    return run_js(f"module.exports = async function (ctx, cb) {{ cb(null, await ({expression})); }};").value
+from tests.isolates.conftest import run_js, value_of
 
 
 def test_url_parsing_and_search_params() -> None:

@@ -13,29 +13,15 @@ import httpx
 import pytest
 
 from gateway.coordination.redis_server import PrivateRedis
-from tests.gateway.support import Api, ProcessServer
+from tests.gateway.support import Api, ProcessServer, child_pids
 
 HELLO = "module.exports = function (cb) { cb(null, 'hello'); };"
-
-
-def children(pid: int) -> set[int]:
-    """The processes whose parent is ``pid``."""
-    found = set()
-    for entry in Path("/proc").iterdir():
-        if entry.name.isdigit():
-            try:
-                stat = (entry / "stat").read_text()
-            except OSError:
-                continue
-            if int(stat.rpartition(")")[2].split()[1]) == pid:
-                found.add(int(entry.name))
-    return found
 
 
 def workers_of(server: ProcessServer) -> set[int]:
     """uvicorn's worker processes (they run the app; the supervisor does not)."""
     assert server.process is not None
-    return {pid for pid in children(server.process.pid)
+    return {pid for pid in child_pids(server.process.pid)
             if "multiprocessing.resource_tracker" not in Path(f"/proc/{pid}/cmdline").read_bytes().decode(errors="replace")}
 
 
