@@ -6,6 +6,7 @@ import logging
 from collections.abc import Callable
 
 from starlette.datastructures import Headers
+from starlette.requests import ClientDisconnect
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from gateway.errors import envelope
@@ -42,6 +43,8 @@ class RequestIdMiddleware:
 
         try:
             await self.app(scope, receive, send_with_id)
+        except ClientDisconnect:
+            return  # the client left before sending its whole body: nobody to answer, not our bug
         except Exception:
             logger.exception("unhandled error (request_id=%s)", request_id)
             if self.on_internal_error is not None:

@@ -5,14 +5,15 @@ clocks agree; a bucket is one hash (``tokens``, ``updated``) that expires once i
 would be full again.
 
 Leases: a round trip costs the gateway far more CPU than the take itself
-(benches/README.md, "What Redis costs"), so a worker takes up to
-``LEASE_SECONDS`` worth of the tenant's rate in one trip (never more than its
-share of the burst) and answers the next calls from that lease; a lease not
-used within ``LEASE_SECONDS`` lapses. A tenant whose rate gives less than two
-tokens per lease (a low limit, where exactness matters most) takes one token a
-trip: exact. Above that, all workers together may admit at most one lease each
-beyond what the bucket held at that moment, and never more than the bucket
-refills over time.
+(benches/README.md, "What Redis costs"), so a worker may take several tokens in
+one trip and answer the next calls from that lease; a lease not used within
+``LEASE_SECONDS`` lapses, and its tokens are lost. So a lease follows the
+worker's own traffic: it starts at one token, doubles while leases are used up
+in time, halves when one lapses, and never exceeds this worker's share of
+``LEASE_SECONDS`` of the tenant's rate (nor of half the burst). A tenant whose
+rate gives less than two tokens per lease (a low limit, where exactness matters
+most) takes one token a trip: exact. Above that, the workers together may admit
+at most one lease each beyond what the bucket held at that moment.
 
 Redis unreachable (or slower than ``timeout_seconds``): the take falls back to a
 local bucket holding this worker's share (rate and burst divided by
@@ -68,6 +69,7 @@ class _Lease:
     tokens: int
     remaining: float  # what the bucket held when the lease was taken (for the headers)
     until: float
+    size: int  # what was asked for
 
 
 class AsyncRateLimiter(Protocol):
@@ -122,8 +124,8 @@ class RedisRateLimiter:
         return time.monotonic() >= self._down_until
 
     def lease_size(self, rate: float, burst: int) -> int:
-        """Tokens one round trip takes: ``LEASE_SECONDS`` of the rate, at most this worker's share of the burst."""
-        return max(1, min(int(rate * LEASE_SECONDS), burst // (2 * self.workers)))
+        """The most one round trip takes: this worker's share of ``LEASE_SECONDS`` of the rate and of half the burst."""
+        return max(1, min(int(rate * LEASE_SECONDS / self.workers), burst // (2 * self.workers)))
 
     async def take(self, key: BucketKey, rate: float, burst: int) -> RateDecision:
         now = time.monotonic()
@@ -131,17 +133,18 @@ class RedisRateLimiter:
         if lease is not None and lease.tokens >= 1 and now < lease.until:
             lease.tokens -= 1
             return decision(True, lease.remaining + lease.tokens, rate, burst)
+        want = 1
+        if lease is not None:  # used up in time: ask for more; lapsed with tokens left: for less
+            want = lease.size * 2 if lease.tokens < 1 else lease.size // 2
+        want = max(1, min(want, self.lease_size(rate, burst)))
         if self.available:
             try:
                 self.round_trips += 1
                 async with asyncio.timeout(self.timeout_seconds):
                     granted, tokens = await self._script(keys=[self.prefix + ":".join(key)],
-                                                         args=[rate, burst, self.lease_size(rate, burst)])
+                                                         args=[rate, burst, want])
                 granted, remaining = int(granted), float(tokens)
-                if granted > 1:
-                    self._leases[key] = _Lease(granted - 1, remaining, now + LEASE_SECONDS)
-                else:
-                    self._leases.pop(key, None)
+                self._leases[key] = _Lease(max(0, granted - 1), remaining, now + LEASE_SECONDS, want)
                 return decision(granted >= 1, remaining + max(0, granted - 1), rate, burst)
             except (RedisError, OSError, TimeoutError):
                 self._down_until = time.monotonic() + self.retry_seconds

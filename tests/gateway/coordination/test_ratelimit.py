@@ -61,4 +61,27 @@ def test_a_high_rate_tenant_leases_tokens_instead_of_a_round_trip_per_call(redis
 
     allowed, round_trips = asyncio.run(scenario())
     assert allowed == 100
-    assert round_trips == 2  # 50 ms of a 1000/s rate: 50 tokens a trip
+    assert round_trips == 7  # leases of 1, 2, 4, 8, 16, 32 and up to 50 (50 ms of a 1000/s rate)
+
+
+def test_a_lease_follows_the_workers_own_traffic(redis_server: PrivateRedis) -> None:
+    """A lapsed lease's tokens are lost: a worker that calls rarely must not keep taking big leases
+    (two workers each taking 50 ms of the whole rate every 50 ms drained a bucket they barely used)."""
+
+    async def scenario() -> list[int]:
+        client = Redis.from_url(redis_server.url)
+        limiter = RedisRateLimiter(client, workers=2)
+        sizes = []
+        for _ in range(6):  # busy: each lease is used up in time
+            await limiter.take(("t", "edge"), 1000.0, 1000)
+            sizes.append(limiter._leases[("t", "edge")].size)
+        for _ in range(3):  # idle: each lease lapses with tokens left
+            await asyncio.sleep(0.06)
+            await limiter.take(("t", "edge"), 1000.0, 1000)
+            sizes.append(limiter._leases[("t", "edge")].size)
+        await client.aclose()
+        return sizes
+
+    sizes = asyncio.run(scenario())
+    assert sizes[:2] == [1, 2] and max(sizes) <= 25  # this worker's share: 50 ms of 1000/s over 2 workers
+    assert max(sizes[:6]) > 2 and min(sizes[6:]) == 1, sizes  # back to one token a trip once idle
