@@ -21,15 +21,15 @@ HELLO = "module.exports = function (cb) { cb(null, 'hello'); };"
 def workers_of(server: ProcessServer) -> set[int]:
     """uvicorn's worker processes (they run the app; the supervisor does not)."""
     assert server.process is not None
-    return {pid for pid in child_pids(server.process.pid) if "multiprocessing.resource_tracker" not in _cmdline(pid)}
-
-
-def _cmdline(pid: int) -> str:
-    """A process's command line; "multiprocessing.resource_tracker" for one that has just exited (not a worker)."""
-    try:
-        return Path(f"/proc/{pid}/cmdline").read_bytes().decode(errors="replace")
-    except OSError:
-        return "multiprocessing.resource_tracker"
+    workers = set()
+    for pid in child_pids(server.process.pid):
+        try:
+            cmdline = Path(f"/proc/{pid}/cmdline").read_bytes().decode(errors="replace")
+        except OSError:  # it has just exited: not a worker
+            continue
+        if "multiprocessing.resource_tracker" not in cmdline:
+            workers.add(pid)
+    return workers
 
 
 @pytest.fixture
