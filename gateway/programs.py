@@ -1,9 +1,14 @@
-"""Deployed programs kept compiled in memory, over the registry (which keeps only source).
+"""Deployed programs kept in memory, the rest mapped from disk, over the registry (which keeps only source).
 
-A hit costs a dict lookup; a miss (first call after a restart, or after an
-eviction) loads the current version from the registry and prepares it again
-(a JS snapshot costs ~10-20 ms). One lock per function orders lazy loads,
-deploys and deletes, so a slow load can never put back a stale or deleted version.
+A hit costs a dict lookup. A miss (first call after a restart, or after an
+eviction) loads the current version from the registry and maps its prepared
+artifact from disk (gateway/artifacts.py: ~1 ms); only where this host has no
+file for it (another host deployed it, or the file was damaged) is it prepared
+again from source (a JS snapshot costs ~15-30 ms), once per host: concurrent
+first calls, in any worker, wait for one build. An entry holds a mapping of its
+file, so evicting it costs little and the workers share the pages. One lock per
+function orders lazy loads, deploys and deletes, so a slow load can never put
+back a stale or deleted version.
 """
 
 from __future__ import annotations
@@ -17,6 +22,7 @@ from dataclasses import dataclass
 import anyio
 import anyio.to_thread
 
+from gateway.artifacts import ArtifactStore, Staged
 from gateway.registry import FunctionVersion, Registry
 from host_api.errors import CodedError
 from isolates import Program
@@ -35,10 +41,13 @@ Prepare = Callable[[FunctionVersion], Awaitable[Program]]
 
 
 class ProgramCache:
-    def __init__(self, registry: Registry, prepare: Prepare, size: int) -> None:
+    def __init__(self, registry: Registry, prepare: Prepare, size: int, artifacts: ArtifactStore | None = None) -> None:
         self.registry = registry
         self.prepare = prepare
         self.size = size
+        self.artifacts = artifacts
+        self.prepares = 0  # programs prepared from source on a miss (not deploys): each one is a miss without a file
+        self.artifact_loads = 0  # programs mapped from their file on a miss
         self._entries: OrderedDict[Key, Deployed] = OrderedDict()
         self._locks: dict[Key, anyio.Lock] = {}
         self._reloads: set[asyncio.Task[None]] = set()
@@ -72,22 +81,85 @@ class ProgramCache:
             deployed = self._entries.get(key)
             if deployed is None:
                 version = await anyio.to_thread.run_sync(self.registry.current, tenant, name)
-                deployed = Deployed(version, await self.prepare(version))
+                deployed = Deployed(version, await self._program_of(version))
                 self._put(key, deployed)
             return deployed
 
+    async def _program_of(self, version: FunctionVersion) -> Program:
+        """``version``'s program: mapped from its file, else built (and its file written) once per host."""
+        artifacts = self.artifacts
+        if artifacts is None:
+            self.prepares += 1
+            return await self.prepare(version)
+        program = await anyio.to_thread.run_sync(artifacts.load, version)
+        if program is not None:
+            self.artifact_loads += 1
+            return program
+        lock = artifacts.build_lock(version.tenant, version.function)
+        await anyio.to_thread.run_sync(lock.acquire)  # waits while another worker of this host builds it
+        try:
+            program = await anyio.to_thread.run_sync(artifacts.load, version)
+            if program is not None:  # the other worker's
+                self.artifact_loads += 1
+                return program
+            self.prepares += 1
+            program = await self.prepare(version)
+            return await self._store(await self._stage(program, version.tenant, version.function, required=False),
+                                     version, program)
+        finally:
+            lock.release()
+
+    async def _stage(self, program: Program, tenant: str, function: str, *, required: bool) -> Staged | None:
+        """``program``'s file under a temporary name. ``required`` (a deploy): a full disk raises
+        ``StorageFull``; else (a rebuild on a miss) the program is served from memory and the error logged."""
+        assert self.artifacts is not None
+        try:
+            return await anyio.to_thread.run_sync(self.artifacts.stage, program, tenant, function)
+        except (CodedError, OSError) as exc:
+            if required:
+                raise
+            logger.warning("prepared program of %s/%s not written (served from memory): %s", tenant, function, exc)
+            return None
+
+    async def _store(self, staged: Staged | None, version: FunctionVersion, program: Program) -> Program:
+        """Make ``staged`` ``version``'s file, and serve the program mapped from it (its pages shared
+        with the other workers, and cheap to drop), or ``program`` where that fails."""
+        if staged is None or self.artifacts is None:
+            return program
+        try:
+            await anyio.to_thread.run_sync(self.artifacts.publish, staged, version)
+            mapped = await anyio.to_thread.run_sync(self.artifacts.load, version)
+        except (CodedError, OSError) as exc:  # the version is committed: it serves, and a later miss rebuilds
+            logger.warning("prepared program of %s/%s %s not written (served from memory): %s", version.tenant,
+                           version.function, version.version_id, exc)
+            return program
+        return mapped if mapped is not None else program
+
     async def commit(self, version_of: Callable[[], FunctionVersion], program: Program, key: Key) -> Deployed:
-        """Run the registry write ``version_of`` (a deploy) and serve its result from now on."""
-        async with self._lock(key):
-            version = await anyio.to_thread.run_sync(version_of)
-            deployed = Deployed(version, program)
-            self._put(key, deployed)
-            return deployed
+        """Write ``program``'s file, run the registry write ``version_of`` (a deploy) and serve its result
+        from now on. ``StorageFull`` (before the registry write) when the disk has no room for the file."""
+        staged = await self._stage(program, *key, required=True) if self.artifacts is not None else None
+        try:
+            async with self._lock(key):
+                version = await anyio.to_thread.run_sync(version_of)
+                deployed = Deployed(version, await self._store(staged, version, program))
+                self._put(key, deployed)
+                return deployed
+        except BaseException:
+            if staged is not None and self.artifacts is not None:
+                self.artifacts.discard(staged)  # gone already once published
+            raise
 
     async def delete(self, key: Key, delete: Callable[[], None]) -> None:
         async with self._lock(key):
             await anyio.to_thread.run_sync(delete)
             self._entries.pop(key, None)
+            await self.remove_files(key)
+
+    async def remove_files(self, key: Key) -> None:
+        """Remove a deleted function's files from this host."""
+        if self.artifacts is not None:
+            await anyio.to_thread.run_sync(self.artifacts.remove_function, *key)
 
     async def invalidate(self, key: Key, serial: int | None = None) -> bool:
         """Another worker deployed (``serial``: the new version's) or deleted this function: drop

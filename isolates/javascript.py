@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import os
 import re
 import threading
@@ -52,6 +53,8 @@ LAZY_MODULE_HINTS = {
     "fetch": re.compile(r"\bRequest\b|\.(blob|formData|redirect)\s*\("),
     "events": re.compile(r"\b(Event|CustomEvent|EventTarget|AbortController|AbortSignal|performance|Performance)\b"
                          r"|\.signal\b|addEventListener"),
+    # not only a hint: ctx.storage and env.KV exist only in functions whose source names them (75-storage.js)
+    "storage": re.compile(r"\b(storage|KV)\b"),
 }
 _BODY = re.compile(r"\.body\b(?!Used)")
 _FETCH_CALL = re.compile(r"\bfetch\s*\(")
@@ -77,6 +80,8 @@ class JavaScriptRuntime:
     def __init__(self, engine: Engine, cache: ModuleCache, wasm: bytes) -> None:
         self.engine = engine
         self.cache = cache
+        # A snapshot holds this runtime's memory: it fits only this runtime on this engine
+        self.fingerprint = f"{engine.settings.fingerprint()};jsrt={hashlib.sha256(wasm).hexdigest()}"
         self.code = cache.load(without_data(wasm))
         problems = [f"imports {name}" for name in unsupported_imports(self.code)] + abi_problems(self.code)
         if problems:
@@ -149,5 +154,28 @@ class JavaScriptRuntime:
         for top-level code that loops, and the other limit errors likewise.
         """
         image, details = self._snapshot(self.fresh_program(source, filename), limits)
+        return self._snapshot_of(image, details)
+
+    def _snapshot_of(self, image: wasmtime.Module, details: dict[str, object]) -> ModuleProgram:
         return ModuleProgram(language="javascript", code=self.code, image=image, init_config=None,
                              run_initialize=False, details=details, request_frames=self.request_frames)
+
+    # A snapshot as a file (gateway/artifacts.py): its image module, compiled, and what is not in it.
+
+    def is_snapshot(self, program: ModuleProgram) -> bool:
+        """Whether ``program`` is a snapshot of this runtime (its image all that is its own)."""
+        return (program.language == "javascript" and program.code is self.code and program.image is not None
+                and program.init_config is None)
+
+    def snapshot_file(self, program: ModuleProgram) -> tuple[bytes, dict[str, object]]:
+        """A snapshot's image module, compiled (``Module.serialize``), and its details as JSON-able data."""
+        assert program.image is not None and self.is_snapshot(program), "not a snapshot of this runtime"
+        details = {key: value for key, value in program.details.items() if key != "init_logs"}
+        return bytes(program.image.serialize()), details
+
+    def load_snapshot(self, path: Path, details: dict[str, object]) -> ModuleProgram:
+        """The snapshot whose compiled image is the file at ``path`` (``Module.deserialize_file``: a
+        mapping; the memory image is mapped copy-on-write from the file, shared by every process that
+        maps it). ``wasmtime.WasmtimeError`` if the file is not one for this engine."""
+        image = wasmtime.Module.deserialize_file(self.engine.wasmtime, str(path))
+        return self._snapshot_of(image, details)
