@@ -26,6 +26,9 @@ Host imports, all in the ``wasmtask`` module
                                                 call's host-side keys; the request is framed
                                                 (isolates/capabilities/crypto.py); stages the
                                                 framed answer and returns its length
+    storage(ptr: i32, len: i32) -> i32          one operation on the function's document or KV
+                                                namespace (JSON request; host_api/storage.py); stages
+                                                the JSON answer and returns its length
     now_ms() -> f64                             wall clock, ms since the epoch
     out_of_memory()                             an allocation failed at the memory limit: a
                                                 trap that follows is reported as memory_limit
@@ -55,11 +58,13 @@ IMPORT_RANDOM_FILL: Final = "random_fill"
 IMPORT_NOW_MS: Final = "now_ms"
 IMPORT_OUT_OF_MEMORY: Final = "out_of_memory"
 IMPORT_CRYPTO: Final = "crypto"
+IMPORT_STORAGE: Final = "storage"
 
 # Components (Python guests): the WIT world of guest_sdk/python/wit, the same shape.
 COMPONENT_EXPORT_HANDLE: Final = "handle"
 COMPONENT_IMPORT_LOG: Final = "log"
 COMPONENT_IMPORT_FETCH: Final = "fetch"
+COMPONENT_IMPORT_STORAGE: Final = "storage"
 
 # log(level, ...): the numeric levels a guest passes, and their names.
 LOG_LEVELS: Final[dict[int, str]] = {0: "debug", 1: "info", 2: "warn", 3: "error"}

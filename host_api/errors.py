@@ -6,16 +6,23 @@ stable code, nothing else. Each layer draws its own tree below it.
 
     CodedError
     └── HostApiError
-        └── FetchError                      fetch_failed
-            ├── EgressDenied                egress_denied
-            ├── FetchLimitExceeded          fetch_limit
-            ├── ResponseTooLarge            response_too_large
-            ├── FetchTimeout                timeout
-            ├── FetchFailed                 fetch_failed
-            │   └── InvalidURL
-            └── RedirectError               redirect_error
+        ├── FetchError                      fetch_failed
+        │   ├── EgressDenied                egress_denied
+        │   ├── FetchLimitExceeded          fetch_limit
+        │   ├── ResponseTooLarge            response_too_large
+        │   ├── FetchTimeout                timeout
+        │   ├── FetchFailed                 fetch_failed
+        │   │   └── InvalidURL
+        │   └── RedirectError               redirect_error
+        └── StorageError                    storage_failed
+            ├── StorageConflict             storage_conflict
+            ├── StorageTooLarge             storage_too_large
+            ├── StorageQuotaExceeded        storage_quota_exceeded
+            ├── StorageInvalid              storage_invalid
+            └── StorageUnavailable          storage_unavailable
 
-A guest never sees these as exceptions. ``FetchSession.fetch`` maps them, in
+A guest never sees these as exceptions. ``FetchSession.fetch`` (and, for storage,
+``FunctionStorage.perform``'s caller, isolates/capabilities/storage.py) maps them, in
 one place, to ``{"ok": false, "error": {"code": ..., "message": ...}}``; the
 codes below are what a guest (and the tenant's logs) see.
 """
@@ -93,4 +100,47 @@ class RedirectError(FetchError):
 # Every code a guest may receive from fetch; a meta-test keeps this honest.
 FETCH_ERROR_CODES: frozenset[str] = frozenset(
     {"egress_denied", "fetch_limit", "response_too_large", "timeout", "fetch_failed", "redirect_error"}
+)
+
+
+class StorageError(HostApiError):
+    """A guest's storage or KV operation failed (host_api/storage.py)."""
+
+    code: ClassVar[str] = "storage_failed"
+
+
+class StorageConflict(StorageError):
+    """``ctx.storage.set`` based on a stale read: the document changed since (retry, or ``force``)."""
+
+    code: ClassVar[str] = "storage_conflict"
+
+
+class StorageTooLarge(StorageError):
+    """A document, key or value over its size cap (``StorageLimits``)."""
+
+    code: ClassVar[str] = "storage_too_large"
+
+
+class StorageQuotaExceeded(StorageError):
+    """The tenant's KV quota (keys or bytes) would be exceeded by this write."""
+
+    code: ClassVar[str] = "storage_quota_exceeded"
+
+
+class StorageInvalid(StorageError):
+    """A malformed storage request: an unknown operation, a bad key, TTL or value."""
+
+    code: ClassVar[str] = "storage_invalid"
+
+
+class StorageUnavailable(StorageError):
+    """No storage for this call (an ad-hoc run, a deploy's init), or its database did not answer."""
+
+    code: ClassVar[str] = "storage_unavailable"
+
+
+# Every code a guest may receive from storage and KV operations.
+STORAGE_ERROR_CODES: frozenset[str] = frozenset(
+    {"storage_failed", "storage_conflict", "storage_too_large", "storage_quota_exceeded", "storage_invalid",
+     "storage_unavailable", "cpu_limit"}
 )

@@ -14,6 +14,7 @@ from typing import Any
 
 from host_api.crypto import CryptoSession
 from host_api.log import CallLog
+from host_api.storage import FunctionStorage
 from isolates import raw
 
 # fetch(request dict) -> answer dict (host_api.fetch shapes); never raises
@@ -32,6 +33,7 @@ class CallContext:
     staged: bytes = b""  # a host answer waiting for the guest to read it (wasmtask.staged_read)
     out_of_memory: bool = False  # the guest said an allocation failed at the memory limit
     crypto: CryptoSession | None = None  # the call's crypto.subtle keys, from its first use (capabilities/crypto.py)
+    storage: FunctionStorage | None = None  # the function's storage (capabilities/storage.py); None: none
 
     def _bounds(self, context: raw.RawContext, ptr: int, length: int) -> int:
         if self.memory is None:

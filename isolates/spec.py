@@ -8,6 +8,7 @@ from typing import Any
 
 from host_api.fetch import FetchLimits
 from host_api.log import LogSink
+from host_api.storage import FunctionStorage
 from isolates.limits import Limits
 
 
@@ -33,6 +34,9 @@ class CallSpec:
         the ``CDN-Loop`` value every fetch sends (gateway/calls/cdn_loop.py).
     fetch_limits
         caps on the call's fetches (count, sizes, time).
+    storage
+        the function's document and KV namespace (``host_api.storage``), bound to its
+        tenant and name by the caller; None (ad-hoc runs, a deploy's init): none.
     """
 
     limits: Limits = field(default_factory=Limits)
@@ -43,3 +47,4 @@ class CallSpec:
     request_id: str = ""
     cdn_loop: str = ""
     fetch_limits: FetchLimits = field(default_factory=FetchLimits)
+    storage: FunctionStorage | None = None

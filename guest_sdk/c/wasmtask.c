@@ -14,6 +14,7 @@
 
 WT_IMPORT("log") void wasmtask_log(int level, const char *ptr, size_t length);
 WT_IMPORT("fetch") int wasmtask_fetch(const char *ptr, size_t length);
+WT_IMPORT("storage") int wasmtask_storage(const char *ptr, size_t length);
 WT_IMPORT("staged_read") int wasmtask_staged_read(char *ptr, size_t length);
 
 /* The response JSON of this call, and what the handler reported. */
@@ -317,6 +318,16 @@ char *wt_fetch(const char *request_json) {
     int copied = wasmtask_staged_read(response, (size_t)length);
     response[copied > 0 ? copied : 0] = '\0';
     return response;
+}
+
+char *wt_storage(const char *request_json) {
+    int length = wasmtask_storage(request_json, strlen(request_json));
+    if (length < 0) return strdup("{\"ok\":false,\"error\":{\"code\":\"storage_unavailable\",\"message\":\"no call\"}}");
+    char *answer = malloc((size_t)length + 1);
+    if (!answer) return NULL;
+    int copied = wasmtask_staged_read(answer, (size_t)length);
+    answer[copied > 0 ? copied : 0] = '\0';
+    return answer;
 }
 
 char *wt_fetch_get(const char *url) {

@@ -85,6 +85,13 @@ char *wt_fetch(const char *request_json);
 /* A GET of `url`. */
 char *wt_fetch_get(const char *url);
 
+/* ---- storage -----------------------------------------------------------------
+ * One operation on the function's document or KV namespace: `request_json` is the
+ * storage JSON of ABI.md ({"op": "storage.get"}, {"op": "kv.put", "key", "value"}, ...).
+ * Returns the answer JSON (malloc'd, NUL-terminated: {"ok": true, ...} or
+ * {"ok": false, "error": {"code", "message"}}), or NULL when out of memory. */
+char *wt_storage(const char *request_json);
+
 /* ---- the result (the last call wins; no call: a JSON null) ---------------- */
 void wt_return_json(const char *json_value);  /* any JSON value, as text */
 void wt_return_text(const char *text);        /* a JSON string value */

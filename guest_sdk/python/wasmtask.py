@@ -26,7 +26,7 @@ from typing import Any, Callable
 
 import wit_world
 
-__all__ = ["FetchError", "FetchResponse", "Request", "Response", "fetch", "log"]
+__all__ = ["FetchError", "FetchResponse", "Request", "Response", "StorageError", "fetch", "kv", "log", "storage"]
 
 LEVELS = {"debug": 0, "info": 1, "warn": 2, "error": 3}
 
@@ -171,6 +171,92 @@ def fetch(url: str, *, method: str = "GET", headers: dict[str, str] | None = Non
         error = answer.get("error") or {}
         raise FetchError(str(error.get("code", "fetch_failed")), str(error.get("message", "")))
     return FetchResponse(answer)
+
+
+# ---- storage (ABI.md, "The storage JSON") ------------------------------------------------
+
+
+class StorageError(Exception):
+    """A storage or KV operation failed: ``code`` is storage_conflict, storage_quota_exceeded,
+    storage_too_large, storage_invalid, storage_unavailable, ..."""
+
+    def __init__(self, code: str, message: str) -> None:
+        super().__init__(f"{code}: {message}")
+        self.code = code
+        self.message = message
+
+
+def _storage(request: dict[str, Any]) -> dict[str, Any]:
+    answer = json.loads(wit_world.storage(json.dumps(request)))
+    if not answer.get("ok"):
+        error = answer.get("error") or {}
+        raise StorageError(str(error.get("code", "storage_failed")), str(error.get("message", "")))
+    return answer
+
+
+class _Document:
+    """The function's JSON document (webtask's ``ctx.storage``): ``get()``, then ``set(data)``, which
+    raises ``StorageError("storage_conflict")`` when another call wrote since this call's get
+    (unless ``force=True``)."""
+
+    def __init__(self) -> None:
+        self._version: int | None = None  # of this call's last get or set
+
+    def get(self) -> Any:
+        answer = _storage({"op": "storage.get"})
+        self._version = answer["version"]
+        return answer["data"]
+
+    def set(self, data: Any, *, force: bool = False) -> None:
+        request: dict[str, Any] = {"op": "storage.set", "data": data, "force": force}
+        if not force and self._version is not None:
+            request["version"] = self._version
+        self._version = _storage(request)["version"]
+
+
+class _KV:
+    """The function's KV entries (Workers' ``env.KV``): string or bytes values, optional TTL."""
+
+    def get(self, key: str, type: str = "text") -> Any:
+        """The value (None when missing or expired) as ``text``, ``json`` or ``bytes``."""
+        answer = _storage({"op": "kv.get", "key": key})
+        if answer.get("value_base64") is not None:
+            value: str | bytes = base64.b64decode(answer["value_base64"])
+        elif answer.get("value") is None:
+            return None
+        else:
+            value = answer["value"]
+        if type == "bytes":
+            return value.encode("utf-8") if isinstance(value, str) else value
+        text = value if isinstance(value, str) else value.decode("utf-8")
+        return json.loads(text) if type == "json" else text
+
+    def put(self, key: str, value: str | bytes, *, expiration_ttl: int | None = None) -> None:
+        request: dict[str, Any] = {"op": "kv.put", "key": key}
+        if isinstance(value, (bytes, bytearray)):
+            request["value_base64"] = base64.b64encode(bytes(value)).decode("ascii")
+        else:
+            request["value"] = value
+        if expiration_ttl is not None:
+            request["expiration_ttl"] = expiration_ttl
+        _storage(request)
+
+    def delete(self, key: str) -> None:
+        _storage({"op": "kv.delete", "key": key})
+
+    def list(self, prefix: str = "", limit: int | None = None, cursor: str | None = None) -> dict[str, Any]:
+        """``{"keys": [{"name", "expiration"?}], "list_complete", "cursor"}``, in byte order."""
+        request: dict[str, Any] = {"op": "kv.list", "prefix": prefix}
+        if limit is not None:
+            request["limit"] = limit
+        if cursor:
+            request["cursor"] = cursor
+        answer = _storage(request)
+        return {"keys": answer["keys"], "list_complete": answer["list_complete"], "cursor": answer["cursor"]}
+
+
+storage = _Document()
+kv = _KV()
 
 
 # ---- the component side (used by app.py) ---------------------------------------------

@@ -6,6 +6,7 @@
     random       the host's CSPRNG (capabilities/random.py)
     environment  an empty process: no env, args, files; exit; out-of-memory (capabilities/environment.py)
     crypto       WebCrypto keys and operations for crypto.subtle, fuel-priced (capabilities/crypto.py)
+    storage      the function's document and KV namespace, fuel-priced (capabilities/storage.py)
 
 See capabilities/base.py for what a capability is made of.
 """
@@ -17,8 +18,9 @@ from isolates.capabilities.environment import ENVIRONMENT, ProcExit
 from isolates.capabilities.fetch import FETCH, GuestFetch
 from isolates.capabilities.log import LOG, open_log
 from isolates.capabilities.random import RANDOM
+from isolates.capabilities.storage import STORAGE
 
-CAPABILITIES: tuple[Capability, ...] = (LOG, FETCH, CLOCK, RANDOM, ENVIRONMENT, CRYPTO)
+CAPABILITIES: tuple[Capability, ...] = (LOG, FETCH, CLOCK, RANDOM, ENVIRONMENT, CRYPTO, STORAGE)
 
 __all__ = [
     "CAPABILITIES",
