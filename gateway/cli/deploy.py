@@ -7,7 +7,7 @@ import contextlib
 import re
 import sys
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import click
 
@@ -38,7 +38,8 @@ def read_source(source: Path) -> bytes:
 
 
 def deploy_body(source: Path, code: bytes, language: str, *, limits: dict[str, int], env: dict[str, str],
-                allowed_hosts: list[str], auth: str | None, secrets: dict[str, str] | None) -> dict[str, Any]:
+                allowed_hosts: list[str], auth: str | None, secrets: dict[str, str] | None,
+                schedule: str | Literal[False] | None = False) -> dict[str, Any]:
     """The JSON of ``PUT /api/functions/{tenant}/{name}`` for ``code`` read from ``source``."""
     body: dict[str, Any] = {"language": language}
     if language == "wasm" and code.startswith(b"\0asm"):
@@ -57,6 +58,8 @@ def deploy_body(source: Path, code: bytes, language: str, *, limits: dict[str, i
         body["auth"] = auth
     if secrets is not None:
         body["secrets"] = secrets
+    if schedule is not False:  # False: not given, the function keeps its schedule; None or "": removed
+        body["schedule"] = schedule
     return body
 
 
@@ -69,7 +72,7 @@ def deploy_project_or_file(connection: Connection, *, file: Path | None, project
                            tenant: str | None, language: str | None, env: tuple[tuple[str, str], ...] = (),
                            allow: tuple[str, ...] = (), auth: str | None = None,
                            flag_limits: dict[str, int] | None = None,
-                           secrets: dict[str, str] | None = None) -> dict[str, Any]:
+                           secrets: dict[str, str] | None = None, schedule: str | None = None) -> dict[str, Any]:
     """Deploy (the project, or ``file`` with flags on top); the gateway's answer plus the endpoint ``url``."""
     from isolates.languages import language_for_file, normalize_language  # here: start-up time (isolates)
 
@@ -94,6 +97,8 @@ def deploy_project_or_file(connection: Connection, *, file: Path | None, project
         allowed_hosts=[*(project.allowed_hosts if project else ()), *allow],
         auth=auth or (project.auth if project else None),
         secrets=secrets,
+        # --schedule; else a project's (wasmtask.toml is the whole configuration: none there removes it)
+        schedule=schedule if schedule is not None else project.schedule if project and file is None else False,
     )
     shown = f"{'stdin' if from_stdin else source.name} ({chosen})"
     waiting = (output.progress(f"building {shown} on the gateway") if chosen in COMPILED
@@ -113,6 +118,8 @@ def deploy_project_or_file(connection: Connection, *, file: Path | None, project
 @click.option("--env", "-e", type=PAIR, multiple=True, help="A plain value K=V (repeatable).")
 @click.option("--allow", multiple=True, metavar="HOST", help="A host fetch() may reach (repeatable).")
 @click.option("--auth", type=click.Choice(["public", "token"]), help="Who may call the endpoint.")
+@click.option("--schedule", metavar="CRON", help="Also run it at each tick of CRON (five fields, UTC), e.g. "
+              "'*/5 * * * *'; '' removes the schedule.")
 @click.option("--secrets-file", type=click.Path(dir_okay=False, exists=True, path_type=Path),
               help="Set every secret from a .env file (NAME=value lines); without it the secrets are kept.")
 @click.option("--secret", "-s", type=PAIR, multiple=True,
@@ -122,7 +129,8 @@ def deploy_project_or_file(connection: Connection, *, file: Path | None, project
 @json_option
 def deploy(connection: Connection, file: Path | None, name: str | None, tenant: str | None, language: str | None,
            env: tuple[tuple[str, str], ...], allow: tuple[str, ...], auth: str | None, secrets_file: Path | None,
-           secret: tuple[tuple[str, str], ...], fuel: int | None, memory: int | None, timeout: int | None) -> int:
+           secret: tuple[tuple[str, str], ...], fuel: int | None, memory: int | None, timeout: int | None,
+           schedule: str | None) -> int:
     """Deploy the project here (wasmtask.toml), or FILE (- for stdin), as the function's next version.
 
     Prints the endpoint's URL. The code is compiled and its top-level code run on the
@@ -143,7 +151,8 @@ def deploy(connection: Connection, file: Path | None, name: str | None, tenant: 
     project = current_project() if file is None or name is None else None
     answer = deploy_project_or_file(connection, file=file, project=project, name=name, tenant=tenant,
                                     language=language, env=env, allow=allow, auth=auth,
-                                    flag_limits=limits_dict(fuel, memory, timeout), secrets=secrets)
+                                    flag_limits=limits_dict(fuel, memory, timeout), secrets=secrets,
+                                    schedule=schedule)
 
     def human() -> None:
         details = answer.get("deploy", {})
@@ -151,6 +160,8 @@ def deploy(connection: Connection, file: Path | None, name: str | None, tenant: 
         output.say(f"Deployed [bold]{answer['name']}[/] [green]{answer['version']}[/] to tenant {answer['tenant']}"
                    f" ({answer['language']}{took})")
         output.say(f"  {answer['url']}")
+        if answer.get("schedule"):
+            output.say(f"  runs at {answer['schedule']['schedule']} (UTC): `wasmtask runs {answer['name']}`")
 
     output.emit(answer, human)
     return 0

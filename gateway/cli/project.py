@@ -8,6 +8,7 @@
     language = "javascript"        # optional: from the entry's suffix
     auth = "public"                # or "token": callers need a token with the run scope
     allowed_hosts = ["https://api.example.com"]
+    schedule = "*/5 * * * *"       # optional: cron (UTC); the function also runs at each tick
 
     [limits]                       # per call; omitted ones: the server's defaults
     timeout = "2s"                 # or wall_clock_ms = 2000
@@ -35,7 +36,7 @@ from gateway.cli.options import parse_count, parse_duration_ms, parse_size
 from gateway.names import NAME_PATTERN
 
 MANIFEST = "wasmtask.toml"
-TOP_KEYS = ("name", "tenant", "entry", "language", "auth", "allowed_hosts", "limits", "env")
+TOP_KEYS = ("name", "tenant", "entry", "language", "auth", "allowed_hosts", "limits", "env", "schedule")
 # [limits]: the CLI's flag names (with units) and the API's own (plain numbers)
 LIMIT_KEYS = {"fuel": ("fuel", parse_count), "memory": ("memory_bytes", parse_size),
               "timeout": ("wall_clock_ms", parse_duration_ms)}
@@ -57,6 +58,7 @@ class Project:
     allowed_hosts: tuple[str, ...] = ()
     limits: dict[str, int] = field(default_factory=dict)
     env: dict[str, str] = field(default_factory=dict)
+    schedule: str | None = None  # cron (gateway/cron); a project deploy without one removes the function's
 
     @property
     def root(self) -> Path:
@@ -125,7 +127,7 @@ def load(manifest: Path) -> Project:
         raise _problem(manifest, 'allowed_hosts: a list of strings, e.g. ["https://api.example.com"]')
     return Project(manifest=manifest, name=name, entry=entry, language=normalize_language(language), tenant=tenant,
                    auth=auth, allowed_hosts=tuple(hosts), limits=_limits(manifest, data.get("limits", {})),
-                   env=_env(manifest, data.get("env", {})))
+                   env=_env(manifest, data.get("env", {})), schedule=_string(manifest, data, "schedule"))
 
 
 def _required(manifest: Path, data: dict[str, Any], key: str) -> str:
