@@ -19,6 +19,7 @@ if TYPE_CHECKING:
     import httpx
 
 DEFAULT_URL = "http://127.0.0.1:8080"
+DEFAULT_CONTROL_URL = "http://127.0.0.1:8081"  # the control plane: tenants and tokens (gateway/control_plane.py)
 
 
 class ApiError(Exception):
@@ -73,6 +74,7 @@ class Connection:
     url: str
     token: str | None
     admin_key: str | None
+    control_url: str = DEFAULT_CONTROL_URL  # WASMTASK_CONTROL_URL
 
     @classmethod
     def resolve(cls, url: str | None, token: str | None, admin_key: str | None) -> Connection:
@@ -81,12 +83,18 @@ class Connection:
             url=(url or env.get("WASMTASK_URL") or DEFAULT_URL).rstrip("/"),
             token=(token or env.get("WASMTASK_TOKEN") or "").strip() or None,
             admin_key=(admin_key or env.get("WASMTASK_ADMIN_KEY") or "").strip() or None,
+            control_url=(env.get("WASMTASK_CONTROL_URL") or DEFAULT_CONTROL_URL).rstrip("/"),
         )
 
     def client(self, *, admin: bool = False, timeout: float = 120.0) -> ApiClient:
         """A client that sends the admin key (``admin``) or the token (else the admin key)."""
         credential = self.admin_key if admin else (self.token or self.admin_key)
         return ApiClient(self.url, credential, timeout=timeout)
+
+    def control_client(self, *, admin: bool = False, timeout: float = 30.0) -> ApiClient:
+        """A client of the control plane (tenants, tokens), with the credentials ``client`` would send."""
+        credential = self.admin_key if admin else (self.token or self.admin_key)
+        return ApiClient(self.control_url, credential, timeout=timeout)
 
 
 class ApiClient:

@@ -1,4 +1,19 @@
-"""Who is calling: the admin key, a tenant token, or nobody; and whether that covers tenant + scope."""
+"""Who is calling: the admin key, a tenant token, or nobody; and whether that covers tenant + scope
+(+ function).
+
+A token may be narrowed to one function (its ``fn`` claim: ``Principal.function``).
+Every tenant route says, through ``authorize``, which function it acts on:
+
+    function=NAME   the route reads, deploys, runs or tails function NAME: a narrowed token
+                    passes only for its own function
+    narrowed=True   a tenant-wide route that limits its answer to the token's function
+                    itself (the function list, the live log, the job list, the console's stats)
+    neither         a tenant-wide route (an ad-hoc run, the tenant's settings): a narrowed
+                    token is refused
+
+So a route that forgets to say refuses narrowed tokens (tests/gateway/identity/
+test_function_tokens.py walks every route to hold that).
+"""
 
 from __future__ import annotations
 
@@ -9,7 +24,8 @@ from dataclasses import dataclass
 from starlette.datastructures import Headers
 
 from gateway.errors import Forbidden, Unauthorized
-from gateway.identity.tokens import SCOPES, verify
+from gateway.identity.keys import AdminKey
+from gateway.identity.tokens import SCOPES, TokenVerifier
 from gateway.registry import Tenant
 from isolates.limits import Limits
 
@@ -26,6 +42,8 @@ class Principal:
     limits: Limits | None = None
     tenant_id: str | None = None  # the identity the token was issued for (tokens.py)
     issued_at: int = 0
+    token_id: str | None = None  # the token's jti (None: the admin key)
+    function: str | None = None  # the one function a narrowed token is for (None: every function)
 
 
 ADMIN = Principal(admin=True, tenant=None, scopes=frozenset(SCOPES))
@@ -46,20 +64,25 @@ def bearer(headers: Mapping[str, str]) -> str | None:
     return credentials.strip()
 
 
-def authenticate(headers: Mapping[str, str], *, admin_key: str, jwt_secret: str) -> Principal | None:
-    """The caller's principal, None without credentials; ``Unauthorized`` for bad ones."""
+def authenticate(headers: Mapping[str, str], *, admin: AdminKey, tokens: TokenVerifier) -> Principal | None:
+    """The caller's principal, None without credentials; ``Unauthorized`` for bad ones
+    (``token_revoked`` for a revoked token, ``token_reissue_required`` for an HS256 one)."""
     token = bearer(headers)
     if token is None:
         return None
-    if hmac.compare_digest(token.encode(), admin_key.encode()):
+    if admin.matches(token):
         return ADMIN
-    claims = verify(jwt_secret, token)
+    claims = tokens.verify(token)
     return Principal(admin=False, tenant=claims.tenant, scopes=claims.scopes, limits=claims.limits,
-                     tenant_id=claims.tenant_id, issued_at=claims.issued_at)
+                     tenant_id=claims.tenant_id, issued_at=claims.issued_at, token_id=claims.token_id,
+                     function=claims.function)
 
 
-def authorize(principal: Principal | None, tenant: str, scope: str) -> Principal:
-    """``principal`` if it may act on ``tenant`` with ``scope`` ("any": any scope); else Unauthorized / Forbidden."""
+def authorize(principal: Principal | None, tenant: str, scope: str, *, function: str | None = None,
+              narrowed: bool = False) -> Principal:
+    """``principal`` if it may act on ``tenant`` with ``scope`` ("any": any scope) and, for a token narrowed
+    to one function, on ``function`` (``narrowed``: the route limits itself to the token's function);
+    else Unauthorized / Forbidden."""
     if principal is None:
         raise Unauthorized("this route needs a token: 'Authorization: Bearer <token>'", headers=CHALLENGE)
     if principal.admin:
@@ -68,7 +91,18 @@ def authorize(principal: Principal | None, tenant: str, scope: str) -> Principal
         raise Forbidden(f"the token is not valid for tenant {tenant!r}")
     if scope != "any" and scope not in principal.scopes:
         raise Forbidden(f"the token lacks the {scope!r} scope")
+    if not narrowed:
+        check_function(principal, function)
     return principal
+
+
+def check_function(principal: Principal, function: str | None) -> None:
+    """``Forbidden`` unless ``principal`` may act on ``function`` (None: on the whole tenant)."""
+    if principal.function is None or principal.admin or function == principal.function:
+        return
+    if function is None:
+        raise Forbidden(f"the token is for function {principal.function!r} only: this route acts on the whole tenant")
+    raise Forbidden(f"the token is for function {principal.function!r} only, not {function!r}")
 
 
 def check_tenant(principal: Principal | None, tenant: Tenant) -> None:

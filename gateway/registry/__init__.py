@@ -22,6 +22,7 @@ from gateway.registry.records import (
     ChangeKind,
     DeploySpec,
     FunctionVersion,
+    IssuedToken,
     Tenant,
     new_tenant_uid,
 )
@@ -42,6 +43,7 @@ __all__ = [
     "Database",
     "DeploySpec",
     "FunctionVersion",
+    "IssuedToken",
     "Registry",
     "SQLiteDatabase",
     "SchemaTooNew",

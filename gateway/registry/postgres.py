@@ -220,6 +220,16 @@ class PostgresDatabase(Database):
                                                   daemon=True)
                 self._watchdog.start()
 
+    def stop_watchdog(self) -> None:
+        """End the watchdog thread now; the next call starts another. For a process about to confine
+        itself, which must then be its only thread (gateway/confinement)."""
+        with self._mutex:
+            watchdog, self._watchdog = self._watchdog, None
+        if watchdog is not None:
+            self._closed.set()
+            watchdog.join()
+            self._closed.clear()
+
     def _stop_late_calls(self) -> None:
         """Every ``WATCH_INTERVAL_SECONDS``: shut down the socket of a call past its deadline, so the
         thread blocked on it gets an error at once (the server may not be there to answer a cancel)."""

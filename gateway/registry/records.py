@@ -10,8 +10,9 @@ from isolates.limits import Limits
 
 AUTH_MODES = ("public", "token")
 
-ChangeKind = Literal["deploy", "delete", "tenant_created", "tenant_deleted", "tenant_changed"]
-CHANGE_KINDS: tuple[ChangeKind, ...] = ("deploy", "delete", "tenant_created", "tenant_deleted", "tenant_changed")
+ChangeKind = Literal["deploy", "delete", "tenant_created", "tenant_deleted", "tenant_changed", "token_revoked"]
+CHANGE_KINDS: tuple[ChangeKind, ...] = ("deploy", "delete", "tenant_created", "tenant_deleted", "tenant_changed",
+                                        "token_revoked")
 
 
 @dataclass(frozen=True)
@@ -32,6 +33,23 @@ class Tenant:
             "concurrency": self.concurrency,
             "created_at": self.created_at,
         }
+
+
+@dataclass(frozen=True)
+class IssuedToken:
+    """A tenant token the control plane issued (its claims' ``jti``), and whether it was revoked."""
+
+    jti: str
+    tenant: str
+    tenant_uid: str
+    scopes: tuple[str, ...]
+    issued_at: float
+    expires_at: float
+    revoked_at: float | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"jti": self.jti, "tenant": self.tenant, "scopes": list(self.scopes), "issued_at": self.issued_at,
+                "expires_at": self.expires_at, "revoked_at": self.revoked_at}
 
 
 @dataclass(frozen=True)

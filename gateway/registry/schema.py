@@ -8,6 +8,13 @@
     3  changes: the change feed the workers follow (gateway/registry/store.py).
     4  versions.filename (the user's file name, for error locations and stack traces) and
        versions.note (how a version came about when it was not a plain deploy: "rollback to v2").
+    5  function storage (gateway/storage/): each function's JSON document (function_documents) and
+       KV entries (kv_entries, keys as UTF-8 bytes so both engines order them alike); both go
+       with their function (ON DELETE CASCADE).
+    6  jobs (the async job queue, gateway/jobs), schedules (cron, gateway/cron) and runs (the
+       bounded history of each function's job and cron runs).
+    7  tokens: every tenant token the control plane issued (its jti, tenant, expiry) and
+       whether it was revoked; rows go once expired (gateway/identity/tokens.py).
 
 ``schema_migrations`` holds one row per migration applied. ``migrate`` applies the
 missing ones in one transaction that holds the write lock (SQLite) or an advisory
@@ -106,6 +113,93 @@ MIGRATIONS: tuple[Migration, ...] = (
     Migration(4, "version file names and notes", (
         "ALTER TABLE versions ADD COLUMN filename TEXT NOT NULL DEFAULT ''",
         "ALTER TABLE versions ADD COLUMN note TEXT NOT NULL DEFAULT ''",
+    )),
+    Migration(5, "function storage: documents and KV entries", (
+        """CREATE TABLE IF NOT EXISTS function_documents (
+            tenant          TEXT NOT NULL,
+            function        TEXT NOT NULL,
+            data            {blob} NOT NULL,
+            version         {int64} NOT NULL,
+            updated_at      {double} NOT NULL,
+            PRIMARY KEY (tenant, function),
+            FOREIGN KEY (tenant, function) REFERENCES functions(tenant, name) ON DELETE CASCADE
+        )""",
+        """CREATE TABLE IF NOT EXISTS kv_entries (
+            tenant          TEXT NOT NULL,
+            function        TEXT NOT NULL,
+            key             {blob} NOT NULL,
+            value           {blob} NOT NULL,
+            is_text         INTEGER NOT NULL,
+            size            {int64} NOT NULL,
+            expires_at      {double},
+            updated_at      {double} NOT NULL,
+            PRIMARY KEY (tenant, function, key),
+            FOREIGN KEY (tenant, function) REFERENCES functions(tenant, name) ON DELETE CASCADE
+        )""",
+    )),
+    Migration(6, "jobs, schedules and runs", (
+        """CREATE TABLE IF NOT EXISTS jobs (
+            id              TEXT PRIMARY KEY,
+            tenant          TEXT NOT NULL,
+            function        TEXT NOT NULL,
+            source          TEXT NOT NULL,
+            idempotency_key TEXT,
+            status          TEXT NOT NULL,
+            request         {blob} NOT NULL,
+            attempts        INTEGER NOT NULL DEFAULT 0,
+            max_attempts    INTEGER NOT NULL,
+            run_after       {double} NOT NULL,
+            lease_until     {double},
+            worker          TEXT,
+            result          {blob},
+            error           TEXT,
+            fuel_used       {int64},
+            duration_ms     {double},
+            created_at      {double} NOT NULL,
+            started_at      {double},
+            finished_at     {double}
+        )""",
+        "CREATE UNIQUE INDEX IF NOT EXISTS jobs_by_key ON jobs (tenant, idempotency_key)",
+        "CREATE INDEX IF NOT EXISTS jobs_ready ON jobs (status, run_after)",
+        "CREATE INDEX IF NOT EXISTS jobs_by_tenant ON jobs (tenant, status, created_at)",
+        """CREATE TABLE IF NOT EXISTS schedules (
+            tenant          TEXT NOT NULL,
+            function        TEXT NOT NULL,
+            expression      TEXT NOT NULL,
+            next_run        {double} NOT NULL,
+            last_run        {double},
+            created_at      {double} NOT NULL,
+            PRIMARY KEY (tenant, function)
+        )""",
+        "CREATE INDEX IF NOT EXISTS schedules_due ON schedules (next_run)",
+        """CREATE TABLE IF NOT EXISTS runs (
+            id              {id},
+            tenant          TEXT NOT NULL,
+            function        TEXT NOT NULL,
+            source          TEXT NOT NULL,
+            job             TEXT,
+            attempt         INTEGER NOT NULL,
+            version         TEXT NOT NULL,
+            started_at      {double} NOT NULL,
+            duration_ms     {double} NOT NULL,
+            code            TEXT NOT NULL,
+            status          INTEGER,
+            fuel_used       {int64} NOT NULL
+        )""",
+        "CREATE INDEX IF NOT EXISTS runs_by_function ON runs (tenant, function, id)",
+    )),
+    Migration(7, "issued tokens and their revocations", (
+        """CREATE TABLE IF NOT EXISTS tokens (
+            jti             TEXT PRIMARY KEY,
+            tenant          TEXT NOT NULL,
+            tenant_uid      TEXT NOT NULL,
+            scopes          TEXT NOT NULL,
+            issued_at       {double} NOT NULL,
+            expires_at      {double} NOT NULL,
+            revoked_at      {double}
+        )""",
+        "CREATE INDEX IF NOT EXISTS tokens_by_expiry ON tokens (expires_at)",
+        "CREATE INDEX IF NOT EXISTS tokens_revoked ON tokens (revoked_at, expires_at)",
     )),
 )
 SCHEMA_VERSION = MIGRATIONS[-1].version

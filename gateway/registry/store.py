@@ -18,6 +18,10 @@ Every change (deploy, delete, tenant created, deleted or changed) appends a row 
 ids are handed out in commit order: a reader that has seen id ``n`` has seen every
 change committed before it. Rows are pruned once they are both older than
 ``CHANGES_KEPT_SECONDS`` and not among the newest ``CHANGES_KEPT``.
+
+Issued tokens are rows of ``tokens``: a revocation sets ``revoked_at`` and appends a
+``token_revoked`` change, on which every worker reloads ``revoked_tokens()`` (the
+unexpired revoked ids: the deny list is bounded by the tokens' expiry).
 """
 
 from __future__ import annotations
@@ -30,7 +34,15 @@ import orjson
 from gateway.errors import Conflict, NotFound
 from gateway.names import check_name
 from gateway.registry.database import Database, Duplicate, Row, Session
-from gateway.registry.records import Change, ChangeKind, DeploySpec, FunctionVersion, Tenant, new_tenant_uid
+from gateway.registry.records import (
+    Change,
+    ChangeKind,
+    DeploySpec,
+    FunctionVersion,
+    IssuedToken,
+    Tenant,
+    new_tenant_uid,
+)
 from gateway.registry.schema import migrate
 from gateway.secret_box import SecretBox
 from isolates.limits import Limits
@@ -38,6 +50,7 @@ from isolates.limits import Limits
 CHANGES_LOCK = 0x7761_736D_0002  # advisory lock number ("wasm", 2): change ids in commit order
 CHANGES_KEPT = 10_000
 CHANGES_KEPT_SECONDS = 24 * 3600
+TOKENS_KEPT_EXPIRED_SECONDS = 24 * 3600  # an expired token's row (and revocation) is kept this long
 PRUNE_EVERY = 100  # changes: the pruning DELETE runs when a change's id is a multiple of this
 
 CURRENT_VERSION = (
@@ -136,6 +149,8 @@ class Registry:
                 raise NotFound(f"no tenant {name!r}")
             session.execute("DELETE FROM functions WHERE tenant = ?", (name,))
             session.execute("DELETE FROM versions WHERE tenant = ?", (name,))
+            for table in ("jobs", "schedules", "runs"):  # its async jobs, cron schedules, run history
+                session.execute(f"DELETE FROM {table} WHERE tenant = ?", (name,))
             self._record(session, "tenant_deleted", name)
 
         self.database.write(work)
@@ -310,6 +325,8 @@ class Registry:
             if session.execute("DELETE FROM functions WHERE tenant = ? AND name = ?", (tenant, name)) == 0:
                 raise NotFound(f"no function {name!r} in tenant {tenant!r}")
             session.execute("DELETE FROM versions WHERE tenant = ? AND function = ?", (tenant, name))
+            for table in ("schedules", "runs"):  # its cron schedule and run history (its queued jobs fail: not_found)
+                session.execute(f"DELETE FROM {table} WHERE tenant = ? AND function = ?", (tenant, name))
             self._record(session, "delete", tenant, name)
 
         self.database.write(work)
@@ -333,6 +350,51 @@ class Registry:
             filename=row["filename"],
             note=row["note"],
         )
+
+    # issued tokens and revocations (the control plane records and revokes; every worker reads)
+
+    def record_token(self, token: IssuedToken) -> None:
+        """Remember an issued token (and forget those expired for a day: they fail anyway)."""
+
+        def work(session: Session) -> None:
+            session.execute(
+                "INSERT INTO tokens (jti, tenant, tenant_uid, scopes, issued_at, expires_at)"
+                " VALUES (?, ?, ?, ?, ?, ?)",
+                (token.jti, token.tenant, token.tenant_uid, ",".join(token.scopes), token.issued_at,
+                 token.expires_at),
+            )
+            session.execute("DELETE FROM tokens WHERE expires_at < ?", (time.time() - TOKENS_KEPT_EXPIRED_SECONDS,))
+
+        self.database.write(work)
+
+    def issued_token(self, jti: str) -> IssuedToken:
+        row = self.database.read(lambda session: session.one("SELECT * FROM tokens WHERE jti = ?", (jti,)))
+        if row is None:
+            raise NotFound(f"no token {jti!r} (never issued, or expired)")
+        return _issued_token(row)
+
+    def revoke_token(self, jti: str) -> IssuedToken:
+        """Revoke a token (again: a no-op); on the change feed, so every worker refuses it."""
+
+        def work(session: Session) -> Row:
+            row = session.one("SELECT * FROM tokens WHERE jti = ?" + self.database.for_update, (jti,))
+            if row is None:
+                raise NotFound(f"no token {jti!r} (never issued, or expired)")
+            if row["revoked_at"] is None:
+                session.execute("UPDATE tokens SET revoked_at = ? WHERE jti = ?", (time.time(), jti))
+                self._record(session, "token_revoked", row["tenant"])
+            updated = session.one("SELECT * FROM tokens WHERE jti = ?", (jti,))
+            assert updated is not None
+            return updated
+
+        return _issued_token(self.database.write(work))
+
+    def revoked_tokens(self, now: float | None = None) -> list[str]:
+        """The jti of every revoked token that has not expired yet (the deny list, expiry-bounded)."""
+        now = time.time() if now is None else now
+        rows = self.database.read(lambda session: session.all(
+            "SELECT jti FROM tokens WHERE revoked_at IS NOT NULL AND expires_at > ?", (now,)))
+        return [row["jti"] for row in rows]
 
     # the change feed
 
@@ -370,6 +432,13 @@ class Registry:
         if change_id % PRUNE_EVERY == 0:
             session.execute("DELETE FROM changes WHERE id <= ? AND at < ?",
                             (change_id - CHANGES_KEPT, now - CHANGES_KEPT_SECONDS))
+
+
+def _issued_token(row: Row) -> IssuedToken:
+    return IssuedToken(jti=row["jti"], tenant=row["tenant"], tenant_uid=row["tenant_uid"],
+                       scopes=tuple(scope for scope in row["scopes"].split(",") if scope),
+                       issued_at=float(row["issued_at"]), expires_at=float(row["expires_at"]),
+                       revoked_at=None if row["revoked_at"] is None else float(row["revoked_at"]))
 
 
 def _int_or_none(value: Any) -> int | None:

@@ -56,16 +56,18 @@ def until_served(http: httpx.Client, path: str, version: str, deadline_s: float 
 def main() -> int:
     parser = argparse.ArgumentParser()
     parser.add_argument("--admin-key", required=True)
+    parser.add_argument("--control", required=True, help="the control plane's URL (tenants, tokens)")
     parser.add_argument("gateways", nargs=2)
     args = parser.parse_args()
     first, second = (httpx.Client(base_url=url, timeout=30, trust_env=False) for url in args.gateways)
+    control = httpx.Client(base_url=args.control, timeout=30, trust_env=False)
     admin = {"authorization": f"Bearer {args.admin_key}"}
     result: dict[str, Any] = {"ready": [wait_ready(first), wait_ready(second)]}
 
     tenant = "cluster-" + uuid.uuid4().hex[:8]
-    created = first.post("/api/tenants", json={"name": tenant}, headers=admin)
+    created = control.post("/api/tenants", json={"name": tenant}, headers=admin)
     assert created.status_code == 201, created.text
-    token = second.post("/api/tokens", json={"tenant": tenant, "scopes": "run,deploy"}, headers=admin)
+    token = control.post("/api/tokens", json={"tenant": tenant, "scopes": "run,deploy"}, headers=admin)
     assert token.status_code == 201, token.text
     headers = {"authorization": f"Bearer {token.json()['token']}"}
     path = f"/run/{tenant}/hello"
@@ -81,10 +83,10 @@ def main() -> int:
     result["secret"] = SECRET
 
     limited = tenant + "-rl"
-    created = second.post("/api/tenants", json={"name": limited, "rate_limit": {"per_second": 0.01, "burst": 6}},
-                          headers=admin)
+    created = control.post("/api/tenants", json={"name": limited, "rate_limit": {"per_second": 0.01, "burst": 6}},
+                           headers=admin)
     assert created.status_code == 201, created.text
-    token = first.post("/api/tokens", json={"tenant": limited, "scopes": "deploy"}, headers=admin)
+    token = control.post("/api/tokens", json={"tenant": limited, "scopes": "deploy"}, headers=admin)
     deployed = first.put(f"/api/functions/{limited}/hello", json={"code": FUNCTION % "rl"},
                          headers={"authorization": f"Bearer {token.json()['token']}"})
     assert deployed.status_code == 200, deployed.text

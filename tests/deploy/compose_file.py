@@ -126,11 +126,15 @@ def run_arguments(service: Mapping[str, Any], *, project: str, volumes: Mapping[
     """(``docker run`` flags before the image, the command after it) for one service."""
     flags: list[str] = []
     command: list[str] = []
+    entrypoint: list[str] = []
     for key, value in service.items():
         if key in WIRED_BY_THE_TEST or key == "image":
             continue
         if key == "command":
             command = shlex.split(value) if isinstance(value, str) else [str(v) for v in value]
+        elif key == "entrypoint":  # docker run takes its program; the rest goes before the command
+            entrypoint = shlex.split(value) if isinstance(value, str) else [str(v) for v in value]
+            flags += ["--entrypoint", entrypoint[0]]
         elif key == "environment":
             items = value.items() if isinstance(value, dict) else (entry.split("=", 1) for entry in value)
             for name, setting in items:
@@ -158,7 +162,7 @@ def run_arguments(service: Mapping[str, Any], *, project: str, volumes: Mapping[
             flags += ["--stop-timeout", str(int(_duration_seconds(value)))]
         else:
             raise ValueError(f"compose key {key!r} has no docker run translation in tests/deploy/compose_file.py")
-    return flags, command
+    return flags, [*entrypoint[1:], *command]
 
 
 def documented_egress_arguments(path: Path) -> list[str]:

@@ -16,6 +16,7 @@ import json
 import sys
 import time
 from concurrent.futures import ThreadPoolExecutor
+from urllib.parse import urlsplit
 
 import httpx
 
@@ -38,6 +39,7 @@ def main() -> int:
     parser = argparse.ArgumentParser()
     parser.add_argument("--gateway", required=True)
     parser.add_argument("--admin-key", required=True)
+    parser.add_argument("--control", help="the control plane's URL (default: the gateway's port + 1)")
     parser.add_argument("--allowed-host", action="append", default=[])
     parser.add_argument("--wall-clock-ms", type=int, default=5000)
     parser.add_argument("urls", nargs="+")
@@ -54,10 +56,13 @@ def main() -> int:
             raise SystemExit("the gateway did not become ready")
         time.sleep(0.1)
     admin = {"authorization": f"Bearer {args.admin_key}"}
+    gateway = urlsplit(args.gateway)
+    control = httpx.Client(base_url=args.control or f"{gateway.scheme}://{gateway.hostname}:{(gateway.port or 80) + 1}",
+                           timeout=30, trust_env=False)
     tenant = "egress"
-    created = http.post("/api/tenants", json={"name": tenant}, headers=admin)
+    created = control.post("/api/tenants", json={"name": tenant}, headers=admin)
     assert created.status_code in (201, 409), created.text
-    token = http.post("/api/tokens", json={"tenant": tenant, "scopes": "run,deploy"}, headers=admin)
+    token = control.post("/api/tokens", json={"tenant": tenant, "scopes": "run,deploy"}, headers=admin)
     assert token.status_code == 201, token.text
     headers = {"authorization": f"Bearer {token.json()['token']}"}
     deployed = http.put(f"/api/functions/{tenant}/fetcher", headers=headers, json={

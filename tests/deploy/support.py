@@ -33,7 +33,9 @@ def real_service_available() -> bool:
 def service_command(host: str, port: int) -> list[str]:
     """How the tests start the service: the real `wasmtask serve`, or the stand-in until it exists."""
     if real_service_available():
-        return [str(Path(sys.executable).parent / "wasmtask"), "serve", "--host", host, "--port", str(port)]
+        # the control plane (tenants, tokens) on port + 1, on the same address: the tests' clients reach it
+        return [str(Path(sys.executable).parent / "wasmtask"), "serve", "--host", host, "--port", str(port),
+                "--control-host", host]
     return [sys.executable, str(HERE / "standin_service.py"), "--host", host, "--port", str(port)]
 
 

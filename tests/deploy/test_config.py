@@ -102,7 +102,8 @@ def test_the_cluster_gateways_are_the_single_gateway_with_shared_state() -> None
 def test_dockerfile_runs_the_service_as_documented() -> None:
     dockerfile = (DEPLOY / "Dockerfile").read_text()
 
-    assert 'ENTRYPOINT ["wasmtask", "serve", "--host", "0.0.0.0", "--port", "8080"]' in dockerfile
+    assert ('ENTRYPOINT ["wasmtask", "serve", "--host", "0.0.0.0", "--port", "8080", "--control-host", "0.0.0.0"]'
+            in dockerfile)
     assert "USER 10001:10001" in dockerfile
     assert "WASMTASK_DATA_DIR=/data" in dockerfile
     assert "HEALTHCHECK" in dockerfile and "/healthz" in dockerfile
@@ -112,14 +113,36 @@ def test_dockerfile_runs_the_service_as_documented() -> None:
 # --- the cluster: compose.yaml
 
 
+def test_no_container_that_runs_guest_code_gets_a_key_that_mints_credentials() -> None:
+    """The signing key only in the control plane (no guest code there, no secrets' key); the admin key,
+    only its SHA-256, anywhere (the key itself is the operator's, for the CLI)."""
+    services = compose()["services"]
+    control = services["control-plane"]
+    minting = {"WASMTASK_ADMIN_KEY", "WASMTASK_SIGNING_KEY", "WASMTASK_JWT_SECRET"}
+
+    for name in GATEWAYS:
+        assert not minting & set(services[name]["environment"]), name
+    assert control["environment"]["WASMTASK_SIGNING_KEY"] == SECRETS["WASMTASK_SIGNING_KEY"]
+    assert control["environment"]["WASMTASK_ADMIN_KEY_SHA256"] == SECRETS["WASMTASK_ADMIN_KEY_SHA256"]
+    assert not {"WASMTASK_ADMIN_KEY", "WASMTASK_SECRET_KEY", "WASMTASK_REDIS_URL"} & set(control["environment"])
+    assert control["entrypoint"][1:3] == ["-m", "gateway.control_plane"]
+    assert control["ports"] == ["127.0.0.1:8090:8081"], "the admin's API stays on the host's loopback"
+    assert control["depends_on"] == {"postgres": {"condition": "service_healthy"}}
+    assert control["read_only"] is True and control["cap_drop"] == ["ALL"]
+    assert "8081/healthz" in " ".join(control["healthcheck"]["test"])
+    for name in GATEWAYS:  # what a gateway names when asked for a tenant or token route
+        assert services[name]["command"][-1].endswith(control["ports"][0].rsplit(":", 2)[1])
+
+
 def test_the_cluster_is_redis_postgres_and_two_gateways() -> None:
     services = compose()["services"]
 
-    assert set(services) == {"redis", "postgres", *GATEWAYS}
+    assert set(services) == {"redis", "postgres", "control-plane", *GATEWAYS}
     for name in GATEWAYS:
         gateway = services[name]
         assert gateway["environment"]["WASMTASK_WORKERS"] == "2"
-        assert gateway["command"] == ["--no-demo"]  # no demo tenant, no token printed to the logs
+        # no demo tenant, no token printed to the logs; the control plane is a service of its own
+        assert gateway["command"] == ["--no-demo", "--control-url", "http://127.0.0.1:8090"]
         assert gateway["depends_on"] == {store: {"condition": "service_healthy"} for store in STORES}
     ports = [services[name]["ports"][0].rsplit(":", 1) for name in GATEWAYS]
     assert [container for _, container in ports] == ["8080", "8080"]
@@ -142,25 +165,28 @@ def test_the_gateways_point_at_redis_and_postgres() -> None:
         assert database.username == postgres_env["POSTGRES_USER"]
         assert database.password == postgres_env["POSTGRES_PASSWORD"] == SECRETS["WASMTASK_POSTGRES_PASSWORD"]
         assert database.path == "/" + postgres_env["POSTGRES_DB"]
-        for key in ("WASMTASK_ADMIN_KEY", "WASMTASK_JWT_SECRET", "WASMTASK_SECRET_KEY"):
+        for key in ("WASMTASK_ADMIN_KEY_SHA256", "WASMTASK_TOKEN_PUBLIC_KEY", "WASMTASK_SECRET_KEY"):
             assert env[key] == SECRETS[key], key
     assert "requirepass" not in (DEPLOY / "redis" / "redis.conf").read_text().replace("`requirepass`", "")
     assert re.search(r"^port 6379$", (DEPLOY / "redis" / "redis.conf").read_text(), re.MULTILINE)
 
 
-@pytest.mark.parametrize("variable", sorted(SECRETS))
+@pytest.mark.parametrize("variable", sorted(set(SECRETS) - {"WASMTASK_ADMIN_KEY"}))
 def test_every_secret_comes_from_the_env_file(variable: str) -> None:
-    """Unset, Compose stops with a message (``${VAR:?...}``); no value is written in the file."""
+    """Unset, Compose stops with a message (``${VAR:?...}``); no value is written in the file. (The admin
+    key itself is in the env file for the operator's CLI only: no container gets it.)"""
     with pytest.raises(compose_file.MissingVariable, match=variable):
         compose(env={k: v for k, v in SECRETS.items() if k != variable})
+    assert "${WASMTASK_ADMIN_KEY:" not in CLUSTER.read_text()
 
 
 def test_no_secret_is_written_in_compose_yaml() -> None:
     settings = [line for line in CLUSTER.read_text().splitlines()
-                if re.match(r"\s*[A-Z_]*(KEY|SECRET|PASSWORD)[A-Z_]*:", line)]
-    assert len(settings) == 5  # the three keys and the two servers' passwords (the URLs: see the test above)
+                if re.match(r"\s*[A-Z_]*(KEY|SECRET|PASSWORD)[A-Z0-9_]*:", line)]
+    # the gateways' three keys, the control plane's two, the two servers' passwords (the URLs: see above)
+    assert len(settings) == 7
     for line in settings:
-        assert re.search(r":\s*\"\$\{WASMTASK_[A-Z_]+:\?[^}]+\}\"$", line), line
+        assert re.search(r":\s*\"\$\{WASMTASK_[A-Z0-9_]+:\?[^}]+\}\"$", line), line
 
 
 @pytest.mark.parametrize("store", sorted(STORES))
@@ -243,6 +269,11 @@ def test_make_env_writes_fresh_secrets_once(tmp_path: Path) -> None:
     for name, value in values.items():
         assert len(value) >= 16 and re.fullmatch(r"[A-Za-z0-9._~=-]+", value), name
     assert len(base64.urlsafe_b64decode(values["WASMTASK_SECRET_KEY"])) == 32  # a Fernet key
+    from gateway.identity.keys import AdminKey, decode_private, encode_public
+
+    assert AdminKey.from_plaintext(values["WASMTASK_ADMIN_KEY"]).hex == values["WASMTASK_ADMIN_KEY_SHA256"]
+    assert encode_public(decode_private(values["WASMTASK_SIGNING_KEY"]).public_key()) == values[
+        "WASMTASK_TOKEN_PUBLIC_KEY"]  # derived without cryptography (the script is standard library only)
     compose(env=values)  # every variable compose.yaml needs is there
     before = path.read_text()
     assert make_env.main([str(path)]) == 1  # never replaced: a new secret key would orphan stored secrets

@@ -228,7 +228,7 @@ def guest_fetches(container: Container, *urls: str) -> dict[str, dict]:
     """A function deployed with an allow-list naming every test host fetches each URL (fetch_client.py)."""
     allowed_hosts = ["http://10.201.0.1:8081", "http://10.201.0.1:8082", "http://169.254.169.254"]
     command = [sys.executable, str(HERE / "fetch_client.py"), "--gateway", f"http://{CONTAINER_ADDRESS}:8080",
-               "--admin-key", ADMIN_KEY, *[a for host in allowed_hosts for a in ("--allowed-host", host)], *urls]
+               "--control", f"http://{CONTAINER_ADDRESS}:8081", "--admin-key", ADMIN_KEY, *[a for host in allowed_hosts for a in ("--allowed-host", host)], *urls]
     return json.loads(netlab.run("ip", "netns", "exec", container.client, *command).stdout)
 
 
@@ -270,18 +270,21 @@ def fresh_secrets() -> dict[str, str]:
     return dict(module.generate())
 
 
+CLUSTER_SECRETS = fresh_secrets()  # the cluster's env file (the admin key in it goes to no container)
+
+
 @pytest.fixture(scope="module")
 def cluster(engine: DockerEngine, image: str, ip: str) -> Iterator[Cluster]:
     """compose.yaml's redis, postgres, gateway-1 and gateway-2, with its settings and fresh secrets."""
     pytest.importorskip("yaml")
     if not real_service_available():
         pytest.skip("the scaled-out deployment needs the real `wasmtask serve`")
-    document = compose_file.load(DEPLOY / "compose.yaml", fresh_secrets())
+    document = compose_file.load(DEPLOY / "compose.yaml", CLUSTER_SECRETS)
     images: dict[str, str] = {}
     builds: list[list[str]] = []
     for name, service in document["services"].items():
-        build = service["build"]
-        if build["context"] == "..":  # the gateway: deploy/Dockerfile, built by the `image` fixture
+        build = service.get("build")
+        if build is None or build["context"] == "..":  # deploy/Dockerfile (gateways, control plane): `image`
             images[name] = image
             continue
         images[name] = service["image"].rpartition(":")[0] + ":test"
@@ -304,10 +307,11 @@ def cluster(engine: DockerEngine, image: str, ip: str) -> Iterator[Cluster]:
 
 
 def drive_the_cluster(cluster: Cluster) -> dict:
-    """cluster_client.py from the hub: deploy through one gateway, call through the other (and back)."""
-    admin_key = cluster.services["gateway-1"]["environment"]["WASMTASK_ADMIN_KEY"]
-    return cluster.hub_python("cluster_client.py", "--admin-key", admin_key,
-                              cluster.url("gateway-1"), cluster.url("gateway-2"))
+    """cluster_client.py from the hub: tenants and tokens on the control plane, then deploy through one
+    gateway, call through the other (and back)."""
+    control = cluster.url("control-plane").rsplit(":", 1)[0] + ":8081"
+    return cluster.hub_python("cluster_client.py", "--admin-key", CLUSTER_SECRETS["WASMTASK_ADMIN_KEY"],
+                              "--control", control, cluster.url("gateway-1"), cluster.url("gateway-2"))
 
 
 def check_one_service(answers: dict) -> None:

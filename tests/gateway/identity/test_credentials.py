@@ -8,41 +8,50 @@ from urllib.parse import urlsplit
 
 import orjson
 import pytest
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from gateway.identity.credentials import CredentialFilter
-from gateway.identity.tokens import issue
+from gateway.identity.keys import AdminKey
+from gateway.identity.tokens import TokenSigner, TokenVerifier
 from tests.gateway.support import ADMIN_KEY, Api
 
-SECRET = "jwt-secret-for-the-filter-tests-0123456789"
+SIGNING_KEY = Ed25519PrivateKey.generate()
 ECHO = "module.exports = function (ctx, cb) { cb(null, ctx.headers); };"
 
 
-def a_token() -> str:
-    return issue(SECRET, "acme", ["run"], tenant_id="t1")[0]
+def a_token(key: Ed25519PrivateKey = SIGNING_KEY) -> str:
+    return TokenSigner(key).issue("acme", ["run"], tenant_id="t1")[0]
+
+
+def a_filter() -> CredentialFilter:
+    """What a serving process holds: the admin key's digest and the public key."""
+    return CredentialFilter(AdminKey.from_plaintext(ADMIN_KEY), TokenVerifier(SIGNING_KEY.public_key()))
 
 
 @pytest.mark.parametrize("value", [
     "Bearer {admin}", "bearer {admin}", "BEARER   {admin}  ", "Token {admin}", "{admin}",
-    "Bearer {token}", "Custom x={token}", "Basic {basic_admin}", "Basic {basic_token}",
+    "Bearer {token}", "Custom x={token}", "Basic {basic_admin}", "Basic {basic_token}", "session={admin}; b=1",
+    '{{"key":"{admin}"}}',
 ])
 def test_every_spelling_of_a_platform_credential_is_recognised(value: str) -> None:
     token = a_token()
     filled = value.format(admin=ADMIN_KEY, token=token,
                           basic_admin=base64.b64encode(f"user:{ADMIN_KEY}".encode()).decode(),
                           basic_token=base64.b64encode(f"{token}:".encode()).decode())
-    assert CredentialFilter(ADMIN_KEY, SECRET).holds_credential(filled)
+    assert a_filter().holds_credential(filled)
 
 
 def test_other_credentials_are_the_functions_own_business() -> None:
-    foreign = issue("another-issuers-secret-0123456789abcdef", "acme", ["run"], tenant_id="t1")[0]
-    filter_ = CredentialFilter(ADMIN_KEY, SECRET)
-    for value in ("Bearer sk_live_abc", f"Bearer {foreign}", "Basic dXNlcjpwYXNz", "eyJhbGciOi.not.ajwt"):
+    foreign = a_token(Ed25519PrivateKey.generate())
+    filter_ = a_filter()
+    for value in ("Bearer sk_live_abc", f"Bearer {foreign}", "Basic dXNlcjpwYXNz", "eyJhbGciOi.not.ajwt",
+                  f"Bearer {ADMIN_KEY[:-1]}", f"Bearer {ADMIN_KEY}x"):
         assert not filter_.holds_credential(value)
 
 
 def test_consumed_authorization_headers_all_go() -> None:
     headers = [("authorization", "Bearer theirs"), ("authorization", "Bearer other"), ("x-a", "1")]
-    kept = CredentialFilter(ADMIN_KEY, SECRET).guest_headers(headers, authorization_consumed=True)
+    kept = a_filter().guest_headers(headers, authorization_consumed=True)
     assert kept == [("x-a", "1")]
 
 
