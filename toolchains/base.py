@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
+import logging
 import os
 import re
 import shutil
 import tempfile
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -43,11 +44,23 @@ FAILED_BUILD_TTL_S = 3600
 # What a long build shows while it runs: called with a line saying what is being built, it
 # returns a context manager around the build (the CLI shows a spinner with the elapsed time,
 # the server logs a start and an end line). Not called for a build found in the cache.
+logger = logging.getLogger("wasmtask.build")
 Progress = Callable[[str], AbstractContextManager[object]]
 
 
 def no_progress(what: str) -> AbstractContextManager[object]:
     return contextlib.nullcontext()
+
+
+@contextlib.contextmanager
+def log_build(what: str) -> Iterator[None]:
+    """A ``Progress`` on the ``wasmtask.build`` log: a line when a build starts and when it ends."""
+    logger.info("%s ...", what)
+    started = time.monotonic()
+    try:
+        yield
+    finally:
+        logger.info("%s: done in %.1f s", what, time.monotonic() - started)
 
 
 class BuildError(Exception):
@@ -63,8 +76,19 @@ class ToolchainMissing(Exception):
 
 
 __all__ = [
-    "SYSTEM", "BuildError", "BuildKilled", "BuildLimits", "BuildTimedOut", "Built", "Confinement", "Progress",
-    "Toolchain", "ToolchainMissing", "no_progress", "rename_source",
+    "SYSTEM",
+    "BuildError",
+    "BuildKilled",
+    "BuildLimits",
+    "BuildTimedOut",
+    "Built",
+    "Confinement",
+    "Progress",
+    "Toolchain",
+    "ToolchainMissing",
+    "log_build",
+    "no_progress",
+    "rename_source",
 ]
 
 

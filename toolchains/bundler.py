@@ -55,6 +55,7 @@ import tempfile
 import time
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Protocol, runtime_checkable
 
 from isolates.errors import CpuLimitExceeded, InvalidCode, ToolchainUnavailable
 from isolates.javascript import is_es_module  # the runtime's own test: an ES-module entry stays one
@@ -304,6 +305,13 @@ class Bundler:
                 f"{', '.join(f'node:{builtin}' for builtin in NODE_BUILTINS)}")
 
 
+@runtime_checkable
+class Bundles(Protocol):
+    """What bundles: a ``Bundler`` here, or toolchains/builder.py's client of the builder process."""
+
+    def bundle(self, files: SourceFiles) -> Bundle: ...
+
+
 @functools.cache
 def default_bundler() -> Bundler:
     return Bundler()
@@ -312,7 +320,7 @@ def default_bundler() -> Bundler:
 INSTALL_HINT = "install it on the server with `make toolchains` (toolchains/install.sh)"
 
 
-def javascript_source(code: bytes, filename: str | None = None, bundler: Bundler | None = None) -> str:
+def javascript_source(code: bytes, filename: str | None = None, bundler: Bundles | None = None) -> str:
     """The source ``isolates.prepare`` gets for a stored JavaScript function: a plain file as it is;
     several files (toolchains/source_files.py), or one that imports, bundled. ``filename`` names a
     one-file function's source in esbuild's messages. Raises ``InvalidCode`` (not UTF-8; esbuild's

@@ -1,0 +1,120 @@
+"""The builder process: a real ``python -m toolchains.builder`` on a unix socket, real compilers and esbuild behind it.
+
+Serving processes cannot exec (gateway/confinement), so their builds go there
+through ``BuilderClient``: the same Wasm, the same coded errors as a build in
+the gateway's own process.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterator
+from multiprocessing.connection import Client
+from pathlib import Path
+
+import pytest
+
+from host_api.request import guest_request
+from isolates import CallSpec, CpuLimitExceeded, InvalidCode, Limits, ToolchainUnavailable, prepare, run
+from tests.toolchains.support import require_bundler, require_toolchain
+from toolchains.builder import SOCKET_NAME, BuilderClient, BuilderProcess, BuilderUnavailable
+from toolchains.bundler import javascript_source
+from toolchains.source_files import source_files
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+@pytest.fixture
+def builder(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[BuilderProcess]:
+    monkeypatch.setenv("WASMTASK_CACHE_DIR", str(tmp_path / "cache"))  # builds really run, not from a cache
+    monkeypatch.setenv("WASMTASK_SECRET_KEY", "not-for-the-builder")
+    started = BuilderProcess.start()
+    yield started
+    started.stop()
+
+
+def unique_c() -> str:
+    return (REPO / "examples/c/hello.c").read_text() + f"\n/* {uuid.uuid4()} */\n"
+
+
+def test_a_c_function_built_by_the_builder_runs(builder: BuilderProcess) -> None:
+    require_toolchain("c")
+    program = prepare("c", unique_c(), Limits(), compiler=builder.client(), filename="hello.c")
+    result = run(program, guest_request(query=[("name", "builder")]), CallSpec(limits=Limits()))
+    assert result.value == {"hello": "builder", "method": "GET", "language": "c"}
+
+
+def test_a_source_that_does_not_build_is_invalid_code_naming_the_users_file(builder: BuilderProcess) -> None:
+    require_toolchain("c")
+    with pytest.raises(InvalidCode, match=r"(?s)does not build.*greet\.c:\d+:\d+: error"):
+        builder.client().compile("c", unique_c().replace("wt_return_json(", "no_such_function("), "greet.c")
+
+
+def test_a_build_over_its_time_limit_is_cpu_limit(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    require_toolchain("c")
+    monkeypatch.setenv("WASMTASK_CACHE_DIR", str(tmp_path / "cache"))
+    monkeypatch.setenv("WASMTASK_BUILD_TIMEOUT_S", "0.01")  # passed on to the builder's environment
+    slow = BuilderProcess.start()
+    try:
+        with pytest.raises(CpuLimitExceeded, match="did not finish"):
+            slow.client().compile("c", unique_c())
+    finally:
+        slow.stop()
+
+
+def test_an_unknown_language_is_language_unavailable(builder: BuilderProcess) -> None:
+    with pytest.raises(ToolchainUnavailable, match="no toolchain for 'cobol'"):
+        builder.client().compile("cobol", "IDENTIFICATION DIVISION.")
+
+
+def test_javascript_imports_are_bundled_by_the_builder(builder: BuilderProcess) -> None:
+    require_bundler()
+    files = {"index.js": "import { greet } from './greet.js';\nexport default () => greet('builder');\n",
+             "greet.js": "export const greet = (name) => `hello ${name}`;\n"}
+    source = javascript_source(source_files(files, "index.js").encode(), bundler=builder.client())
+    limits = Limits(fuel=1_000_000_000)
+    result = run(prepare("javascript", source, limits), guest_request(), CallSpec(limits=limits))
+    assert result.value == "hello builder"
+
+
+def test_a_missing_npm_module_is_invalid_code_naming_it(builder: BuilderProcess) -> None:
+    require_bundler()
+    code = source_files({"index.js": "import x from 'left-pad-9000';\nexport default () => x;\n"}, "index.js")
+    with pytest.raises(InvalidCode, match="module 'left-pad-9000' is not available"):
+        javascript_source(code.encode(), bundler=builder.client())
+
+
+def test_a_client_without_the_key_is_refused_and_the_builder_keeps_serving(builder: BuilderProcess) -> None:
+    require_toolchain("c")
+    intruder = BuilderClient(str(builder.directory / SOCKET_NAME), b"not the key")
+    with pytest.raises(BuilderUnavailable):
+        intruder.compile("c", unique_c())
+    assert builder.client().compile("c", unique_c()).wasm.startswith(b"\0asm")
+
+
+def test_a_malformed_request_ends_only_its_connection(builder: BuilderProcess) -> None:
+    require_toolchain("c")
+    key = (builder.directory / "builder.key").read_bytes()
+    with Client(str(builder.directory / SOCKET_NAME), family="AF_UNIX", authkey=key) as connection:
+        connection.send_bytes(b"\x80\x04not json, not pickle either")  # a pickle would never be loaded
+        with pytest.raises((EOFError, ConnectionResetError)):
+            connection.recv_bytes()
+    assert builder.client().compile("c", unique_c()).wasm.startswith(b"\0asm")
+
+
+def test_the_builder_holds_none_of_the_servers_keys(builder: BuilderProcess) -> None:
+    environment = Path(f"/proc/{builder.process.pid}/environ").read_bytes().split(b"\0")
+    assert not any(entry.startswith(b"WASMTASK_SECRET_KEY=") for entry in environment)
+
+
+def test_closing_its_stdin_ends_the_builder_and_removes_its_socket(tmp_path: Path) -> None:
+    started = BuilderProcess.start()
+    client = started.client()
+    assert client.reachable() is None
+    assert started.process.stdin is not None
+    started.process.stdin.close()  # what the server's end does, even a SIGKILLed one
+    assert started.process.wait(10) == 0
+    assert not started.directory.exists()
+    with pytest.raises(BuilderUnavailable, match="unreachable"):
+        client.compile("c", "int x;")
+    started.stop()
