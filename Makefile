@@ -22,14 +22,14 @@ runtime: $(STAMP)
 	@echo "==> build/jsrt.wasm: the JavaScript runtime (built once, ~30 s; cached by its inputs)"
 	@$(PY) -m toolchains.jsrt
 
-serve: runtime
+serve: runtime console
 	@echo "==> starting the gateway on http://$(HOST):$(PORT) (Ctrl-C stops it; \`. .venv/bin/activate\` puts wasmtask on PATH)"
 	$(VENV)/bin/wasmtask serve --host $(HOST) --port $(PORT)
 
 # Guest toolchains (Rust from Debian, AssemblyScript from npm, componentize-py): `make toolchains`.
 include toolchains/toolchains.mk
 
-test: runtime toolchains services lint
+test: runtime toolchains services lint console
 	$(PY) -m pytest
 
 # The servers the coordination and registry tests start themselves (Debian's redis-server, PostgreSQL 15).
@@ -67,3 +67,25 @@ test-docker: $(STAMP)
 docker-image:
 	deploy/make-base-image.sh wasmtask-base:bookworm
 	deploy/build-image.sh wasmtask:latest
+
+# --- the web console (gateway/console; its npm inputs pinned by gateway/console/web/package-lock.json) ---
+.PHONY: console test-browser browser-deps screenshots
+
+# CodeMirror & co. from npm (`npm ci` into build/console-npm), bundled by esbuild into build/console/
+# with content-hashed names; cached by a hash of the inputs (~3 s the first time, then ~0.1 s).
+console: $(STAMP)
+	@$(PY) -m gateway.console.assets
+
+# Debian's chromium (apt) and Playwright from PyPI to drive it (it downloads no browser).
+browser-deps: $(STAMP)
+	@command -v chromium >/dev/null || (apt-get update -qq && DEBIAN_FRONTEND=noninteractive \
+		apt-get install -y -qq --no-install-recommends chromium >/dev/null)
+	@$(PY) -c "import playwright" 2>/dev/null || $(PY) -m pip install --quiet -e '.[browser]'
+
+# The console in a real browser: sign in, deploy from the editor, run, live logs, XSS as text, embed.
+test-browser: runtime console browser-deps
+	WASMTASK_BROWSER_TESTS=1 $(PY) -m pytest tests/browser --durations=3
+
+# The README's screenshots (docs/console/*.png), made by the browser tests (each well under 200 KB).
+screenshots: test-browser
+	mkdir -p docs/console && cp build/screenshots/*.png docs/console/
