@@ -13,9 +13,10 @@ Units: wall times and phases in microseconds; fuel in wasmtime fuel units
 (deterministic: a function doing the same work uses the same fuel on every run
 and machine; host calls and fetch waits cost no fuel); sizes in bytes.
 
-Peak linear memory is not reported: ``InvokeResult`` carries no memory figure
-and the Store is closed inside ``isolates.run``, so the core cannot read it
-without a change to isolates (``peak_memory_bytes`` is ``None`` with the reason).
+Peak linear memory is ``InvokeResult.memory_bytes``: the module's memory at the
+end of the call, which is its peak since a Wasm memory never shrinks (initial
+pages, or the snapshot's, plus every ``memory.grow``). Components (Python guests)
+have none (``peak_memory_bytes`` is ``None`` with the reason).
 """
 
 from __future__ import annotations
@@ -31,7 +32,7 @@ from typing import Any
 
 import orjson
 
-PEAK_MEMORY_UNAVAILABLE = "not exposed by isolates.run (InvokeResult has no memory figure)"
+PEAK_MEMORY_UNAVAILABLE = "not measured for components (Python guests): only core modules expose their memory"
 SCHEMA = "wasmtask-bench/1"
 
 
@@ -45,6 +46,7 @@ class Sample:
     output_bytes: int = 0
     log_bytes: int = 0
     error: str | None = None
+    memory_bytes: int | None = None  # linear memory at the end of the call: its peak
 
 
 @dataclass(frozen=True)
@@ -77,6 +79,9 @@ class Summary:
     errors: dict[str, int]
     language: str = ""
     wall_samples_us: list[float] = field(default_factory=list, repr=False)  # in call order; not in the JSON
+    memory_min: int | None = None  # peak linear memory per call, bytes
+    memory_median: float | None = None
+    memory_max: int | None = None
 
     @property
     def fuel_constant(self) -> bool:
@@ -96,8 +101,10 @@ class Summary:
             "instantiate_us": self.phases_us.get("instantiate"),
             "reset_us": self.phases_us.get("close"),
             "phases_us": self.phases_us,
-            "peak_memory_bytes": None,
-            "peak_memory_note": PEAK_MEMORY_UNAVAILABLE,
+            "peak_memory_bytes": None if self.memory_min is None else {
+                "min": self.memory_min, "median": self.memory_median, "max": self.memory_max},
+            **({"peak_memory_note": PEAK_MEMORY_UNAVAILABLE} if self.memory_min is None and self.fuel_min is not None
+               else {}),
             "output_bytes": self.output_bytes,
             "log_bytes": self.log_bytes,
             "errors": self.errors,
@@ -149,6 +156,7 @@ def summarise(name: str, samples: list[Sample], stop: str, elapsed_s: float, lan
     ordered = sorted(sample.wall_us for sample in samples)
     good = [sample for sample in samples if sample.error is None]
     fuel = sorted(sample.fuel for sample in good if sample.fuel is not None)
+    memory = sorted(sample.memory_bytes for sample in good if sample.memory_bytes is not None)
     phases: dict[str, list[float]] = {}
     for sample in good:
         for phase, value in sample.phases_us.items():
@@ -171,6 +179,9 @@ def summarise(name: str, samples: list[Sample], stop: str, elapsed_s: float, lan
         log_bytes=statistics.median(s.log_bytes for s in good) if good else None,
         errors=dict(Counter(sample.error for sample in samples if sample.error is not None)),
         wall_samples_us=[sample.wall_us for sample in samples],
+        memory_min=memory[0] if memory else None,
+        memory_median=statistics.median(memory) if memory else None,
+        memory_max=memory[-1] if memory else None,
     )
 
 
@@ -198,12 +209,17 @@ def isolate_call(program: Any, requests: Sequence[dict[str, Any]], spec: Any) ->
         except IsolateError as error:
             return Sample(wall_us=(time.perf_counter_ns() - started) / 1000, error=error.code,
                           log_bytes=sum(len(record.msg.encode()) for record in error.logs))
-        wall_us = (time.perf_counter_ns() - started) / 1000
-        body = result.body if result.kind == "response" else orjson.dumps(result.value)
-        return Sample(wall_us=wall_us, fuel=result.fuel_used, phases_us=dict(result.phases_us),
-                      output_bytes=len(body), log_bytes=sum(len(record.msg.encode()) for record in result.logs))
+        return result_sample(result, (time.perf_counter_ns() - started) / 1000)
 
     return call
+
+
+def result_sample(result: Any, wall_us: float) -> Sample:
+    """The Sample of a successful call's ``InvokeResult`` that took ``wall_us``."""
+    body = result.body if result.kind == "response" else orjson.dumps(result.value)
+    return Sample(wall_us=wall_us, fuel=result.fuel_used, phases_us=dict(result.phases_us),
+                  output_bytes=len(body), log_bytes=sum(len(record.msg.encode()) for record in result.logs),
+                  memory_bytes=result.memory_bytes)
 
 
 def measure(name: str, program: Any, requests: Sequence[dict[str, Any]], spec: Any, rule: StopRule,
@@ -239,7 +255,8 @@ def _ratio(value: float | None, reference: float | None) -> float | None:
 
 
 TABLE_COLUMNS = ("function", "runs", "stop", "CI ±%", "fuel median", "fuel min..max", "fuel ×", "p50 µs", "p90 µs",
-                 "p99 µs", "max µs", "p50 ×", "instantiate µs", "reset µs", "output B", "log B", "errors")
+                 "p99 µs", "max µs", "p50 ×", "instantiate µs", "reset µs", "peak memory KiB", "output B", "log B",
+                 "errors")
 
 
 def markdown(doc: dict[str, Any]) -> str:
@@ -255,9 +272,20 @@ def markdown(doc: dict[str, Any]) -> str:
         cells = [entry["name"], entry["runs"], entry["stop"], _cell(entry["ci_pct"]), _cell(fuel["median"]), span,
                  _cell(ratios.get("fuel")), _cell(wall["p50"]), _cell(wall["p90"]), _cell(wall["p99"]),
                  _cell(wall["max"]), _cell(ratios.get("p50")), _cell(entry["instantiate_us"]),
-                 _cell(entry["reset_us"]), _cell(entry["output_bytes"]), _cell(entry["log_bytes"]), errors]
+                 _cell(entry["reset_us"]), _memory_cell(entry["peak_memory_bytes"]), _cell(entry["output_bytes"]),
+                 _cell(entry["log_bytes"]), errors]
         lines.append("| " + " | ".join(str(cell) for cell in cells) + " |")
-    return "\n".join(lines) + "\n\nPeak linear memory: not reported (" + PEAK_MEMORY_UNAVAILABLE + ")."
+    return "\n".join(lines)
+
+
+def _memory_cell(memory: dict[str, float] | None) -> str:
+    """Peak linear memory in KiB (whole: Wasm pages are 64 KiB): the median, and min..max when calls differ."""
+    if memory is None:
+        return "-"
+    median = _cell(round(memory["median"] / 1024, 1))
+    if memory["min"] == memory["max"]:
+        return median
+    return f"{median} ({_cell(round(memory['min'] / 1024, 1))}..{_cell(round(memory['max'] / 1024, 1))})"
 
 
 def _cell(value: Any) -> str:
@@ -266,6 +294,21 @@ def _cell(value: Any) -> str:
     if isinstance(value, float) and value.is_integer():
         return str(int(value))
     return str(value)
+
+
+LOAD_COLUMNS = ("target", "concurrency", "generator", "requests", "ok/s", "p50 ms", "p99 ms", "non-2xx",
+                "socket errors")
+
+
+def load_markdown(rows: Sequence[dict[str, Any]]) -> str:
+    """The Markdown table of ``wasmtask bench --http``: one row per concurrency (end to end over HTTP)."""
+    lines = ["| " + " | ".join(LOAD_COLUMNS) + " |", "|---|---:|---|---:|---:|---:|---:|---:|---|"]
+    for row in rows:
+        errors = ", ".join(f"{kind}: {count}" for kind, count in sorted(row["socket_errors"].items())) or "0"
+        cells = [row["target"], row["concurrency"], row["generator"], row["requests"], _cell(row["ok_per_second"]),
+                 _cell(row["p50_ms"]), _cell(row["p99_ms"]), row["non_2xx"], errors]
+        lines.append("| " + " | ".join(str(cell) for cell in cells) + " |")
+    return "\n".join(lines)
 
 
 # --- comparing with a baseline ------------------------------------------------------------------------------------
@@ -278,13 +321,14 @@ class Change:
     name: str
     fuel_change: float | None
     p99_change: float | None
-    regressed: list[str]  # "fuel", "p99", "missing", "errors"
+    regressed: list[str]  # "fuel", "p99", "memory", "missing", "errors"
+    memory_change: float | None = None  # of the median peak linear memory
 
 
 def compare(baseline: dict[str, Any], current: dict[str, Any], *, fuel_threshold: float,
-            p99_threshold: float) -> list[Change]:
-    """Each baseline function against the current run: regressed when fuel or p99 grew past its threshold,
-    when it now fails where it did not, or when it is gone."""
+            p99_threshold: float, memory_threshold: float = math.inf) -> list[Change]:
+    """Each baseline function against the current run: regressed when fuel, p99 or peak memory grew past its
+    threshold, when it now fails where it did not, or when it is gone."""
     now = {entry["name"]: entry for entry in current["functions"]}
     changes = []
     for before in baseline["functions"]:
@@ -294,15 +338,28 @@ def compare(baseline: dict[str, Any], current: dict[str, Any], *, fuel_threshold
             continue
         fuel_change = _growth(before["fuel"]["median"], after["fuel"]["median"])
         p99_change = _growth(before["wall_us"]["p99"], after["wall_us"]["p99"])
+        memory_change = _growth(_median_memory(before), _median_memory(after))
         regressed = []
-        if fuel_change is not None and fuel_change > fuel_threshold:
+        if _exceeds(fuel_change, fuel_threshold):
             regressed.append("fuel")
-        if p99_change is not None and p99_change > p99_threshold:
+        if _exceeds(p99_change, p99_threshold):
             regressed.append("p99")
+        if _exceeds(memory_change, memory_threshold):
+            regressed.append("memory")
         if sum(after["errors"].values()) > 0 and not before["errors"]:
             regressed.append("errors")
-        changes.append(Change(before["name"], fuel_change, p99_change, regressed))
+        changes.append(Change(before["name"], fuel_change, p99_change, regressed, memory_change))
     return changes
+
+
+def _exceeds(change: float | None, threshold: float) -> bool:
+    """More than ``threshold``; exactly the threshold passes (11 pages over 10 is 10%, not 10.000000000000009%)."""
+    return change is not None and change > threshold + 1e-9
+
+
+def _median_memory(entry: dict[str, Any]) -> float | None:
+    memory = entry.get("peak_memory_bytes")
+    return memory.get("median") if isinstance(memory, dict) else None
 
 
 def _growth(before: float | None, after: float | None) -> float | None:
@@ -312,10 +369,11 @@ def _growth(before: float | None, after: float | None) -> float | None:
 
 
 def compare_markdown(changes: Sequence[Change]) -> str:
-    lines = ["| function | fuel change | p99 change | verdict |", "|---|---:|---:|---|"]
+    lines = ["| function | fuel change | p99 change | peak memory change | verdict |", "|---|---:|---:|---:|---|"]
     for change in changes:
         verdict = "regressed: " + ", ".join(change.regressed) if change.regressed else "ok"
-        lines.append(f"| {change.name} | {_pct(change.fuel_change)} | {_pct(change.p99_change)} | {verdict} |")
+        lines.append(f"| {change.name} | {_pct(change.fuel_change)} | {_pct(change.p99_change)} | "
+                     f"{_pct(change.memory_change)} | {verdict} |")
     return "\n".join(lines)
 
 

@@ -12,7 +12,7 @@ import os
 import re
 import shutil
 import subprocess
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 
@@ -111,16 +111,30 @@ def find_wrk(install: bool = True) -> str:
     raise WrkMissing("wrk not found and `apt-get install -y wrk` did not provide it")
 
 
-def write_lua(directory: Path) -> Path:
+def write_lua(directory: Path, *, method: str | None = None, headers: Sequence[tuple[str, str]] = (),
+              body: bytes | None = None) -> Path:
+    """The Lua script of a run: the request to send (default: wrk's GET of the URL), then the ``done`` hook."""
+    lines = [f"wrk.method = {_lua_string(method.encode())}"] if method else []
+    lines += [f"wrk.headers[{_lua_string(name.encode())}] = {_lua_string(value.encode())}" for name, value in headers]
+    if body is not None:
+        lines.append(f"wrk.body = {_lua_string(body)}")
     path = directory / "wrk_done.lua"
-    path.write_text(LUA_DONE)
+    path.write_text("\n".join(lines) + LUA_DONE)
     return path
 
 
+def _lua_string(data: bytes) -> str:
+    """A Lua string literal of any bytes (decimal escapes for all but plain ASCII)."""
+    plain = set(b"abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789 _-.,:;/+=*!?@#$%^&()[]{}<>|~'`")
+    return '"' + "".join(chr(byte) if byte in plain else f"\\{byte:03d}" for byte in data) + '"'
+
+
 def run(wrk: str, lua: Path, url: str, *, system: str, concurrency: int, duration_s: int,
-        load_average: float | None = None, server_cpu: Callable[[], float] | None = None) -> LoadResult:
-    """One wrk run. ``server_cpu``: the server's CPU seconds so far, read before and after the run."""
-    if not url.startswith("http://127.0.0.1:"):
+        load_average: float | None = None, server_cpu: Callable[[], float] | None = None,
+        loopback_only: bool = True) -> LoadResult:
+    """One wrk run. ``server_cpu``: the server's CPU seconds so far, read before and after the run.
+    ``loopback_only``: the platform's benches load 127.0.0.1 only; ``wasmtask bench --http`` loads the user's URL."""
+    if loopback_only and not url.startswith("http://127.0.0.1:"):
         raise ValueError(f"load is only ever sent to 127.0.0.1, not {url}")
     argv = [wrk, "-t", str(min(WRK_THREADS, concurrency)), "-c", str(concurrency), "-d", f"{duration_s}s",
             "--timeout", WRK_TIMEOUT, "--latency", "-s", str(lua), url]

@@ -21,3 +21,6 @@ class InvokeResult:
     phases_us: dict[str, float] = field(default_factory=dict)  # store, instantiate, init, call, close
     logs: list[LogRecord] = field(default_factory=list)
     logs_dropped: int = 0
+    # a core module's linear memory at the end of the call, in bytes: its peak, since a Wasm memory never
+    # shrinks; None for a component (its memories are not reachable from here)
+    memory_bytes: int | None = None

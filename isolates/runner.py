@@ -40,6 +40,7 @@ from isolates.errors import IsolateError
 from isolates.instance import DeferredClose
 from isolates.module_instance import ModuleInstance
 from isolates.program import ComponentProgram, ModuleProgram, Program
+from isolates.raw import memory_address
 from isolates.response import result_from_reply
 from isolates.result import InvokeResult
 from isolates.spec import CallSpec
@@ -65,6 +66,7 @@ def run(program: Program, request: Mapping[str, Any] | bytes, spec: CallSpec = D
         result.phases_us = instance.phases_us
         result.logs = log.records
         result.logs_dropped = log.dropped
+        result.memory_bytes = _memory_bytes(instance)
         return result
 
     return _in_isolate(program, spec, engine, release, handle)
@@ -77,7 +79,7 @@ def _in_isolate(program: Program, spec: CallSpec, engine: Engine | None, release
     before returning, or handed to ``release``."""
     log = open_log(spec)
     fetch = GuestFetch(spec, log)
-    context = CallContext(log=log, fetch=fetch)
+    context = CallContext(log=log, fetch=fetch, storage=spec.storage)
     instance: ModuleInstance | ComponentInstance | None = None
     try:
         instance = _new_instance(program, spec, engine or Engine.shared(), context)
@@ -135,6 +137,13 @@ def initialize(program: ModuleProgram, spec: CallSpec, *, engine: Engine | None 
         return Initialized(instance.memory_image(), instance.fuel_used(), log.records)
 
     return _in_isolate(program, spec, engine, None, keep_memory)
+
+
+def _memory_bytes(instance: ModuleInstance | ComponentInstance) -> int | None:
+    """A core module's linear memory size now, in bytes: its peak so far (a Wasm memory never shrinks)."""
+    if isinstance(instance, ModuleInstance) and instance.context.memory is not None:
+        return memory_address(instance.raw, instance.context.memory)[1]
+    return None
 
 
 def _new_instance(program: Program, spec: CallSpec, engine: Engine,

@@ -30,6 +30,28 @@ def render(result: Any) -> Any:
     return response_document(result.status, dict(result.headers), result.body)
 
 
+def local_request(*, method: str | None, sub_path: str, query: list[tuple[str, str]], headers: list[tuple[str, str]],
+                  body: bytes | None, content_type: str | None = None, secrets: dict[str, str] | None = None,
+                  env: dict[str, str] | None = None, meta: dict[str, str] | None = None,
+                  request_id: str = "local") -> dict[str, Any]:
+    """The guest request of a local call (``wasmtask run``, ``wasmtask bench``): ``http://localhost/PATH?QUERY``,
+    GET or (with a body) POST unless ``method`` says; ``content_type`` added unless a header gives one."""
+    from urllib.parse import urlencode
+
+    from host_api.request import guest_request
+
+    headers = list(headers)
+    if content_type and not any(key.lower() == "content-type" for key, _ in headers):
+        headers.append(("content-type", content_type))
+    path = "/" + sub_path.lstrip("/")
+    query_string = urlencode(query)
+    return guest_request(
+        method=method or ("POST" if body is not None else "GET"),
+        url=f"http://localhost{path}" + (f"?{query_string}" if query_string else ""),
+        path=path, query=query, headers=headers, body=body, secrets=secrets, env=env, meta=meta or {},
+        request_id=request_id)
+
+
 LEVEL_COLOURS = {"debug": "\x1b[2m", "info": "\x1b[36m", "warn": "\x1b[33m", "error": "\x1b[31m"}
 
 
@@ -101,7 +123,6 @@ def run(file: str | None, language: str | None, method: str | None, sub_path: st
 
     The result on stdout, the function's logs on stderr (also when it fails).
     """
-    from host_api.request import guest_request
     from isolates import Limits
     from isolates.languages import NAMES_AND_ALIASES, language_for_file, normalize_language
 
@@ -124,23 +145,10 @@ def run(file: str | None, language: str | None, method: str | None, sub_path: st
             raise UsageProblem(f"{path}: {exc.strerror or 'cannot read it'}", code="no_such_file") from None
     chosen = normalize_language(language or (project.language if project else language_for_file(filename)))
     content, content_type = request_body(data, body)
-    headers = list(header)
-    if content_type and not any(key.lower() == "content-type" for key, _ in headers):
-        headers.append(("content-type", content_type))
     env_path = env_file or (project.root / ".env" if project and (project.root / ".env").is_file() else None)
     limits = Limits().with_overrides(**(project.limits if project else {})).with_overrides(
         fuel=fuel, memory_bytes=memory, wall_clock_ms=timeout)
-    query_string = "&".join(f"{key}={value}" for key, value in query)
-    request = guest_request(
-        method=method or ("POST" if content is not None else "GET"),
-        url=f"http://localhost/{sub_path.lstrip('/')}" + (f"?{query_string}" if query_string else ""),
-        path="/" + sub_path.lstrip("/"),
-        query=list(query),
-        headers=headers,
-        body=content,
-        secrets=read_env_file(env_path) if env_path else None,
-        env=project.env if project else None,
-        meta={"file": filename},
-        request_id="local",
-    )
+    request = local_request(method=method, sub_path=sub_path, query=list(query), headers=list(header), body=content,
+                            content_type=content_type, secrets=read_env_file(env_path) if env_path else None,
+                            env=project.env if project else None, meta={"file": filename})
     return run_source(source, filename, chosen, request=request, limits=limits)

@@ -3,13 +3,13 @@
 bus.py       what a live log is (``LogBus``, ``Subscription``): the hub here, or Redis (gateway/coordination)
 hub.py       the in-process hub: per-tenant topics, replay, bounded subscriptions, the ``CallLog`` sink
 sse.py       ``GET /api/logs/{tenant}`` as server-sent events of one subscription
-follower.py  ``wasmtask logs``: follow a stream, reconnect, print one line per record
+follower.py  one line per record, as ``wasmtask logs`` prints it (following: gateway/cli/tail.py)
 
 The route (authenticate, authorize the ``logs`` scope, then sse.py) is gateway/routes/logs.py.
 """
 
 from gateway.logs.bus import LogBus, LogEvent, Subscription
-from gateway.logs.follower import follow_logs, format_record
+from gateway.logs.follower import format_record
 from gateway.logs.hub import LogHub, LogStreamLimits
 from gateway.logs.sse import EventStreamResponse, encode_events, logs_endpoint
 
@@ -21,7 +21,6 @@ __all__ = [
     "LogStreamLimits",
     "Subscription",
     "encode_events",
-    "follow_logs",
     "format_record",
     "logs_endpoint",
 ]

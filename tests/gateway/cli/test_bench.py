@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import time
 from pathlib import Path
 from typing import Any
 
@@ -10,6 +11,7 @@ import orjson
 import pytest
 
 from gateway.cli import main
+from tests.host_api.conftest import Handler, serve  # noqa: F401  (fixture)
 
 ANSWER = '{"ok":true,"result":{"type":"json","value":1}}'
 
@@ -26,6 +28,7 @@ LOOP = """(module
     (local.get $start))
   (func (export "wasmtask_handle") (param $ptr i32) (param $length i32) (result i64)
     (local $i i32)
+    (drop (memory.grow (i32.const %(grow)d)))
     (loop $again
       (local.set $i (i32.add (local.get $i) (i32.const 1)))
       (br_if $again (i32.lt_u (local.get $i) (i32.const %(iterations)d))))
@@ -33,10 +36,16 @@ LOOP = """(module
 """
 
 
-def loop_guest(directory: Path, name: str, iterations: int) -> Path:
+def loop_guest(directory: Path, name: str, iterations: int, grow: int = 0) -> Path:
+    """LOOP as a file; ``grow``: the pages it adds to its one page of memory on each call."""
     path = directory / name
-    path.write_text(LOOP % {"answer": ANSWER.replace('"', '\\"'), "iterations": iterations, "length": len(ANSWER)})
+    path.write_text(loop_source(iterations, grow))
     return path
+
+
+def loop_source(iterations: int, grow: int = 0) -> str:
+    return LOOP % {"answer": ANSWER.replace('"', '\\"'), "iterations": iterations, "length": len(ANSWER),
+                   "grow": grow}
 
 
 def bench(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str]:
@@ -70,7 +79,29 @@ def test_the_runs_are_bounded_by_min_and_max_runs(tmp_path: Path, capsys: pytest
     entry = document(capsys, str(loop_guest(tmp_path, "f.wat", 10)))["functions"][0]
     assert 10 <= entry["runs"] <= 30
     assert entry["stop"] in {"converged", "max_runs", "budget"}
-    assert entry["peak_memory_bytes"] is None and entry["peak_memory_note"]
+    assert entry["peak_memory_bytes"] == {"min": 65536, "median": 65536, "max": 65536}  # its one page
+
+
+def test_peak_memory_is_the_memory_a_call_grew_to(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    still, growing = loop_guest(tmp_path, "still.wat", 10), loop_guest(tmp_path, "grows.wat", 10, grow=5)
+    first, second = document(capsys, str(still), str(growing))["functions"]
+    assert first["peak_memory_bytes"]["median"] == 1 * 65536
+    assert second["peak_memory_bytes"] == {"min": 6 * 65536, "median": 6 * 65536, "max": 6 * 65536}
+    assert "peak_memory_note" not in second
+    table = bench(capsys, str(growing))[1]
+    assert "| peak memory KiB |" in table and "| 384 |" in table  # 6 pages of 64 KiB
+
+
+def test_compare_fails_when_peak_memory_grows(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    function = loop_guest(tmp_path, "f.wat", 10, grow=9)  # 10 pages
+    baseline = tmp_path / "baseline.json"
+    baseline.write_text(orjson.dumps(document(capsys, str(function))).decode())
+    loop_guest(tmp_path, "f.wat", 10, grow=10)  # 11 pages: 10% more, not more than 10%
+    assert bench(capsys, str(function), "--compare", str(baseline), "--p99-threshold", "100000%")[0] == 0
+    loop_guest(tmp_path, "f.wat", 10, grow=11)  # 12 pages: 20% more
+    status, out = bench(capsys, str(function), "--compare", str(baseline), "--p99-threshold", "100000%")
+    assert status == 1
+    assert "| +20.0% | regressed: memory |" in out
 
 
 def test_the_json_matches_the_table(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
@@ -87,6 +118,7 @@ def test_the_json_matches_the_table(tmp_path: Path, capsys: pytest.CaptureFixtur
         assert cells["fuel min..max"] == "constant"
         assert float(cells["p99 µs"]) == entry["wall_us"]["p99"]
         assert float(cells["fuel ×"]) == entry["ratio_to_first"]["fuel"]
+        assert float(cells["peak memory KiB"]) * 1024 == entry["peak_memory_bytes"]["median"]
 
 
 def test_the_default_output_is_the_markdown_table(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
@@ -141,3 +173,28 @@ def test_a_bad_baseline_is_a_usage_error(tmp_path: Path, capsys: pytest.CaptureF
     baseline = tmp_path / "baseline.json"
     baseline.write_text('{"not": "a bench"}')
     assert bench(capsys, str(loop_guest(tmp_path, "f.wat", 10)), "--compare", str(baseline))[0] == 2
+
+
+FETCHER = """export default {
+  async fetch(request) {
+    const answer = await fetch(new URL(request.url).searchParams.get("url"));
+    return new Response(await answer.text());
+  },
+};"""
+
+
+def test_waiting_for_a_fetch_costs_no_fuel(tmp_path: Path, capsys: pytest.CaptureFixture[str],
+                                           serve) -> None:  # noqa: F811
+    def answer(handler: Handler) -> None:
+        if handler.path.startswith("/slow"):
+            time.sleep(0.05)
+        handler.send(200, b"the same answer")
+
+    server = serve({"/fast": answer, "/slow": answer})
+    fetcher = tmp_path / "fetcher.js"
+    fetcher.write_text(FETCHER)
+    runs = {path: document(capsys, str(fetcher), "--allow", server.origin(), "-q", f"url={server.url(path)}",
+                           "--max-runs", "10")["functions"][0] for path in ("/fast", "/slow")}
+    assert runs["/fast"]["errors"] == runs["/slow"]["errors"] == {}
+    assert runs["/fast"]["fuel"]["median"] == runs["/slow"]["fuel"]["median"]
+    assert runs["/slow"]["wall_us"]["p50"] >= 50_000  # the wait is in the wall time: at least the server's sleep

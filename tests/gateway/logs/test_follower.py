@@ -1,12 +1,21 @@
-"""``wasmtask logs``: the follower against a real uvicorn, and the one-line format it prints."""
+"""``wasmtask logs``: its follower (gateway/cli/tail.py) against a real uvicorn, and the one-line format it prints."""
 
 from __future__ import annotations
 
 import io
 import threading
 
-from gateway.logs import LogHub, follow_logs, format_record
+from gateway.cli.client import Connection
+from gateway.cli.tail import Filters, Follower, follow
+from gateway.logs import LogHub, format_record
 from tests.gateway.logs.support import TOKEN, call_log, make_app, serve, wait_for
+
+
+def follow_logs(url: str, tenant: str, token: str, out: io.StringIO, *, err: io.StringIO,
+                stop: threading.Event | None = None, min_backoff: float = 0.5) -> int:
+    """``wasmtask logs --retry`` of ``tenant``, printing lines to ``out``."""
+    return follow(Connection(url, token, None), tenant, Follower(Filters(), out, as_json=False, color=False),
+                  replay=True, retry=True, err=err, stop=stop, min_backoff=min_backoff)
 
 
 def test_follow_logs_prints_records_and_resumes_after_a_server_restart(hub: LogHub) -> None:
@@ -43,7 +52,7 @@ def test_follow_logs_prints_records_and_resumes_after_a_server_restart(hub: LogH
 def test_follow_logs_gives_up_on_a_refused_token(log_server: str) -> None:
     err = io.StringIO()
     assert follow_logs(log_server, "tenant-a", "wrong", io.StringIO(), err=err) == 1
-    assert "HTTP 401: bad token" in err.getvalue()
+    assert "unauthorized: bad token (HTTP 401)" in err.getvalue()
 
 
 def test_format_record_is_one_readable_line() -> None:
