@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import ctypes
 import datetime
 import functools
 import json
@@ -37,6 +38,7 @@ import orjson
 import wasmtime
 import wasmtime.component as wc
 from wasmtime import _bindings
+from wasmtime import _ffi as ffi
 
 from benches import inprocess, machine
 from host_api import abi
@@ -330,11 +332,13 @@ def export_call(repetitions: int = 3000) -> Claim:
 @contextlib.contextmanager
 def bookkeeping_releasing_gil() -> Iterator[None]:
     """raw's short calls (store, fuel, exports, memory) through the GIL-releasing CDLL, as wasmtime-py makes them."""
-    swapped = {}  # raw's module-level name -> (its PyDLL function, the CDLL one of the same symbol)
+    swapped = {}  # raw's module-level name -> (its PyDLL function, a CDLL one of the same symbol and signature)
+    releasing_dll = ctypes.CDLL(ffi.dll._name, handle=ffi.dll._handle)
     for name, value in vars(raw).items():
         symbol = getattr(value, "__name__", "") if hasattr(value, "argtypes") else ""
-        releasing = getattr(_bindings, "_" + symbol, None) if symbol else None
-        if releasing is not None and releasing is not value:
+        if symbol and getattr(_bindings, "_" + symbol, None) not in (None, value):
+            releasing = getattr(releasing_dll, symbol)
+            releasing.argtypes, releasing.restype = value.argtypes, value.restype  # raw may declare its own
             swapped[name] = (value, releasing)
     for name, (_, releasing) in swapped.items():
         setattr(raw, name, releasing)
@@ -350,10 +354,15 @@ def _wall_us_per_call(program: ModuleProgram, threads: int, calls_per_thread: in
     spec = CallSpec()
     start = threading.Barrier(threads + 1)
 
+    failures: list[BaseException] = []
+
     def worker() -> None:
         start.wait()
-        for _ in range(calls_per_thread):
-            run(program, request, spec)
+        try:
+            for _ in range(calls_per_thread):
+                run(program, request, spec)
+        except BaseException as exc:  # a failed call fails the measurement, not just its thread
+            failures.append(exc)
 
     workers = [threading.Thread(target=worker) for _ in range(threads)]
     for thread in workers:
@@ -362,6 +371,8 @@ def _wall_us_per_call(program: ModuleProgram, threads: int, calls_per_thread: in
     started = time.perf_counter_ns()
     for thread in workers:
         thread.join()
+    if failures:
+        raise failures[0]
     return (time.perf_counter_ns() - started) / 1000 / (threads * calls_per_thread)
 
 

@@ -97,6 +97,9 @@ _i64 = struct.Struct("<q").pack
 _f64 = struct.Struct("<d").pack
 _STRING_KIND = bytes([FRAME_STRING])
 _NULL = bytes([FRAME_NULL])
+_TRUE, _FALSE = bytes([FRAME_TRUE]), bytes([FRAME_FALSE])
+_INT_KIND, _FLOAT_KIND = bytes([FRAME_INT]), bytes([FRAME_FLOAT])
+_OBJECT_KIND, _ARRAY_KIND = bytes([FRAME_OBJECT]), bytes([FRAME_ARRAY])
 
 
 class FrameUnsupported(ValueError):
@@ -112,57 +115,70 @@ def encode_frame(request: Mapping[str, Any], monotonic_ns: int = 0) -> bytes:
     dict, list, tuple, str, int, float, bool and None; non-str keys; ints beyond 64 bits; nesting
     deeper than ``FRAME_MAX_DEPTH``)."""
     seed = request.get("seed")
-    if isinstance(seed, int) and not isinstance(seed, bool) and 0 < seed < 2**63:
-        fields = {key: value for key, value in request.items() if key != "seed"}
-    else:
-        seed, fields = 0, dict(request)
-    out = bytearray(FRAME_MAGIC)
-    out += struct.pack("<QQ", seed, monotonic_ns)
-    _encode_object(out, fields, 0)
-    return bytes(out)
+    skip: object = "seed"  # the key left out of the object (it rides in the header)
+    if not (type(seed) is int and 0 < seed < 2**63):
+        seed, skip = 0, None
+    out = _HEADER.pack(FRAME_MAGIC, seed, monotonic_ns, len(request) - (skip is not None))
+    parts = [out]
+    _encode_items(parts, request, skip, 0)
+    return b"".join(parts)
 
 
-def _encode_object(out: bytearray, value: Mapping[Any, Any], depth: int) -> None:
-    out += _u32(len(value))
+_HEADER = struct.Struct("<4sQQI")  # magic, seed, clock, the top object's count
+
+
+def _encode_items(parts: list[bytes], value: Mapping[Any, Any], skip: object, depth: int) -> None:
+    """An object's (key value)* into ``parts``, less the key ``skip``."""
+    append = parts.append
     for key, item in value.items():
-        if not isinstance(key, str):
-            raise FrameUnsupported(f"a non-string key: {key!r}")
+        if type(key) is not str:
+            if not isinstance(key, str):
+                raise FrameUnsupported(f"a non-string key: {key!r}")
+        elif key == skip:
+            continue
         encoded = key.encode()
-        out += _u32(len(encoded))
-        out += encoded
-        _encode_value(out, item, depth + 1)
+        append(_u32(len(encoded)))
+        append(encoded)
+        if type(item) is str:  # the usual value, written here rather than in a call
+            encoded = item.encode()
+            append(_STRING_KIND)
+            append(_u32(len(encoded)))
+            append(encoded)
+        else:
+            _encode_value(parts, item, depth + 1)
 
 
-def _encode_value(out: bytearray, value: Any, depth: int) -> None:
+def _encode_value(parts: list[bytes], value: Any, depth: int) -> None:
     if isinstance(value, str):
         encoded = value.encode()
-        out += _STRING_KIND
-        out += _u32(len(encoded))
-        out += encoded
+        parts.append(_STRING_KIND)
+        parts.append(_u32(len(encoded)))
+        parts.append(encoded)
     elif value is None:
-        out += _NULL
+        parts.append(_NULL)
     elif value is True or value is False:
-        out.append(FRAME_TRUE if value else FRAME_FALSE)
+        parts.append(_TRUE if value else _FALSE)
     elif isinstance(value, int):
         if not _INT64[0] <= value <= _INT64[1]:
             raise FrameUnsupported("an integer beyond 64 bits")
-        out.append(FRAME_INT)
-        out += _i64(value)
+        parts.append(_INT_KIND)
+        parts.append(_i64(value))
     elif isinstance(value, float):
         if math.isfinite(value):
-            out.append(FRAME_FLOAT)
-            out += _f64(value)
+            parts.append(_FLOAT_KIND)
+            parts.append(_f64(value))
         else:
-            out += _NULL  # as orjson writes NaN and infinities
+            parts.append(_NULL)  # as orjson writes NaN and infinities
     elif depth >= FRAME_MAX_DEPTH:
         raise FrameUnsupported(f"nesting deeper than {FRAME_MAX_DEPTH}")
     elif isinstance(value, dict):
-        out.append(FRAME_OBJECT)
-        _encode_object(out, value, depth)
+        parts.append(_OBJECT_KIND)
+        parts.append(_u32(len(value)))
+        _encode_items(parts, value, None, depth)
     elif isinstance(value, (list, tuple)):
-        out.append(FRAME_ARRAY)
-        out += _u32(len(value))
+        parts.append(_ARRAY_KIND)
+        parts.append(_u32(len(value)))
         for item in value:
-            _encode_value(out, item, depth + 1)
+            _encode_value(parts, item, depth + 1)
     else:
         raise FrameUnsupported(f"a value of type {type(value).__name__}")

@@ -55,6 +55,7 @@ _linker_instantiate = _holding_gil("wasmtime_linker_instantiate")
 _linker_define = _holding_gil("wasmtime_linker_define")
 _export_get = _holding_gil("wasmtime_instance_export_get")
 _memory_data = _holding_gil("wasmtime_memory_data")
+_memory_data.restype = ctypes.c_void_p  # the address as an int (no cast per call); only memory_address calls it
 _memory_data_size = _holding_gil("wasmtime_memory_data_size")
 _func_call_releasing_gil = _bindings._wasmtime_func_call_unchecked  # guest code runs here: let other threads go
 _NO_FINALIZER = ctypes.cast(0, ctypes.CFUNCTYPE(None, ctypes.c_void_p))
@@ -161,9 +162,8 @@ def export_func(context: RawContext, instance: ffi.wasmtime_instance_t, name: by
 
 def memory_address(context: RawContext, memory: ffi.wasmtime_memory_t) -> tuple[int, int]:
     """(base address, size in bytes) of a linear memory, right now."""
-    base = _memory_data(context, byref(memory))
-    size = _memory_data_size(context, byref(memory))
-    return ctypes.cast(base, ctypes.c_void_p).value or 0, size
+    reference = byref(memory)
+    return _memory_data(context, reference) or 0, _memory_data_size(context, reference)
 
 
 _ValRaw1 = ffi.wasmtime_val_raw_t * 1

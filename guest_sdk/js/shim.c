@@ -17,6 +17,7 @@ WASMTASK_IMPORT("fetch") int32_t host_fetch(const char *ptr, int32_t len);
 WASMTASK_IMPORT("staged_read") int32_t host_staged_read(char *ptr, int32_t len);
 WASMTASK_IMPORT("random_fill") void host_random_fill(void *ptr, int32_t len);
 WASMTASK_IMPORT("crypto") int32_t host_crypto(const char *ptr, int32_t len);
+WASMTASK_IMPORT("storage") int32_t host_storage(const char *ptr, int32_t len);
 
 /* QuickJS checks its own stack limit; keep it well under the linker's
  * shadow stack (-z stack-size) so deep recursion is a catchable RangeError. */
@@ -28,6 +29,7 @@ static JSRuntime *runtime;
 static void collect_snapshot_maps(void);
 static JSContext *context;
 static JSValue prelude_api; /* {load, dispatch, finish} from the prelude (guest_sdk/js/prelude/) */
+static JSValue prelude_dispatch, prelude_finish; /* its dispatch and finish, looked up once (every call uses them) */
 
 static int64_t pack(const char *ptr, size_t len) {
     return ((int64_t)(uintptr_t)ptr << 32) | (int64_t)(uint32_t)len;
@@ -117,17 +119,19 @@ static JSValue native_log(JSContext *ctx, JSValueConst this_val, int argc, JSVal
     return JS_UNDEFINED;
 }
 
-static JSValue native_fetch(JSContext *ctx, JSValueConst this_val, int argc, JSValueConst *argv) {
+/* A host call that takes a JSON string and stages a JSON answer (fetch, storage). */
+static JSValue staged_json_call(JSContext *ctx, int argc, JSValueConst *argv,
+                                int32_t (*host)(const char *, int32_t), const char *what) {
     size_t len;
     if (argc < 1)
-        return JS_ThrowTypeError(ctx, "fetch: missing request");
+        return JS_ThrowTypeError(ctx, "%s: missing request", what);
     const char *req = JS_ToCStringLen(ctx, &len, argv[0]);
     if (!req)
         return JS_EXCEPTION;
-    int32_t staged = host_fetch(req, (int32_t)len);
+    int32_t staged = host(req, (int32_t)len);
     JS_FreeCString(ctx, req);
     if (staged < 0)
-        return JS_ThrowTypeError(ctx, "fetch failed");
+        return JS_ThrowTypeError(ctx, "%s failed", what);
     char *buf = js_malloc(ctx, (size_t)staged + 1);
     if (!buf)
         return JS_EXCEPTION;
@@ -135,6 +139,15 @@ static JSValue native_fetch(JSContext *ctx, JSValueConst this_val, int argc, JSV
     JSValue out = JS_NewStringLen(ctx, buf, got < 0 ? 0 : (size_t)got);
     js_free(ctx, buf);
     return out;
+}
+
+static JSValue native_fetch(JSContext *ctx, JSValueConst this_val, int argc, JSValueConst *argv) {
+    return staged_json_call(ctx, argc, argv, host_fetch, "fetch");
+}
+
+/* storage(request JSON) -> answer JSON (guest_sdk/ABI.md, "The storage JSON") */
+static JSValue native_storage(JSContext *ctx, JSValueConst this_val, int argc, JSValueConst *argv) {
+    return staged_json_call(ctx, argc, argv, host_storage, "storage");
 }
 
 /* randomFill(typedArray, apiName): apiName names the caller in the global-scope error */
@@ -382,6 +395,199 @@ static JSValue native_in_global_scope(JSContext *ctx, JSValueConst this_val, int
     return JS_NewBool(ctx, in_global_scope);
 }
 
+/* A string as a JSON string literal, as JSON.stringify writes it, without the
+ * stringifier's set-up (a wrapper object, a property walk): the reply's strings (95-models.js). */
+static JSValue native_json_quote(JSContext *ctx, JSValueConst this_val, int argc, JSValueConst *argv) {
+    if (argc < 1 || !JS_IsString(argv[0]))
+        return JS_ThrowTypeError(ctx, "jsonQuote: a string expected");
+    return JS_ToQuotedString(ctx, argv[0]);
+}
+
+/* A "response" result's reply JSON, written here rather than by a dozen string
+ * operations in the prelude (each a few thousand fuel): responseReply(status,
+ * [[name, value], ...], body, base64) with status an integer, names and values
+ * strings, body a string or null, base64 whether body is body_base64. The prelude
+ * checks those types first (95-models.js, replyText). */
+static JSValue native_response_reply(JSContext *ctx, JSValueConst this_val, int argc, JSValueConst *argv) {
+    int32_t status;
+    uint32_t count;
+    char number[16];
+    StringBuffer buffer;
+    if (argc < 4 || JS_ToInt32(ctx, &status, argv[0]) || js_get_length32(ctx, &count, argv[1]))
+        return JS_EXCEPTION;
+    string_buffer_init(ctx, &buffer, 128);
+    snprintf(number, sizeof(number), "%d", (int)status);
+    string_buffer_puts8(&buffer, "{\"ok\":true,\"result\":{\"type\":\"response\",\"status\":");
+    string_buffer_puts8(&buffer, number);
+    string_buffer_puts8(&buffer, ",\"headers\":[");
+    for (uint32_t i = 0; i < count; i++) {
+        JSValue pair = JS_GetPropertyUint32(ctx, argv[1], i);
+        if (JS_IsException(pair))
+            goto fail;
+        JSValue name = JS_GetPropertyUint32(ctx, pair, 0);
+        JSValue value = JS_IsException(name) ? JS_EXCEPTION : JS_GetPropertyUint32(ctx, pair, 1);
+        JS_FreeValue(ctx, pair);
+        if (JS_IsException(value)) {
+            JS_FreeValue(ctx, name);
+            goto fail;
+        }
+        string_buffer_puts8(&buffer, i == 0 ? "[" : ",[");
+        string_buffer_concat_value_free(&buffer, JS_ToQuotedString(ctx, name));
+        string_buffer_putc8(&buffer, ',');
+        string_buffer_concat_value_free(&buffer, JS_ToQuotedString(ctx, value));
+        string_buffer_putc8(&buffer, ']');
+        JS_FreeValue(ctx, name);
+        JS_FreeValue(ctx, value);
+        if (buffer.error_status)
+            goto fail;
+    }
+    string_buffer_puts8(&buffer, JS_ToBool(ctx, argv[3]) ? "],\"body_base64\":" : "],\"body\":");
+    if (JS_IsNull(argv[2]) || JS_IsUndefined(argv[2]))
+        string_buffer_puts8(&buffer, "null");
+    else
+        string_buffer_concat_value_free(&buffer, JS_ToQuotedString(ctx, argv[2]));
+    string_buffer_puts8(&buffer, "}}");
+    if (buffer.error_status)
+        goto fail;
+    return string_buffer_end(&buffer);
+fail:
+    string_buffer_free(&buffer);
+    return JS_EXCEPTION;
+}
+
+/* Whether a value is a plain object with no own property: what a for-in loop would
+ * answer for the request's own objects (query, secrets), at a tenth of its fuel. */
+static JSValue native_is_empty_object(JSContext *ctx, JSValueConst this_val, int argc, JSValueConst *argv) {
+    if (argc < 1 || JS_VALUE_GET_TAG(argv[0]) != JS_TAG_OBJECT)
+        return JS_FALSE;
+    JSObject *object = JS_VALUE_GET_OBJ(argv[0]);
+    return JS_NewBool(ctx, object->class_id == JS_CLASS_OBJECT && object->shape->prop_count == 0);
+}
+
+/* JSON.stringify's text for plain data, written by walking it directly: JSON.stringify
+ * reads each object's keys into an array, gets each property, looks up toJSON on each
+ * object (~20,000 fuel for a small object), where this walks its shape. Plain data:
+ * null, booleans, numbers, strings; arrays (fast, with Array.prototype); objects of
+ * class Object with Object.prototype, only enumerable data properties with string,
+ * non-index keys and no own toJSON; nothing nested deeper than PLAIN_JSON_MAX_DEPTH
+ * (a cycle). Anything else, or a toJSON on either prototype: undefined, and the
+ * prelude calls JSON.stringify (whose text is the same wherever both apply). */
+#define PLAIN_JSON_MAX_DEPTH 64
+enum { PLAIN_JSON_OK = 0, PLAIN_JSON_NOT_PLAIN = 1, PLAIN_JSON_FAILED = -1 };
+
+static int plain_json_put(StringBuffer *b, const char *text) {
+    return string_buffer_puts8(b, text) ? PLAIN_JSON_FAILED : PLAIN_JSON_OK;
+}
+
+static int plain_json_concat(StringBuffer *b, JSValue text) {
+    if (JS_IsException(text))
+        return PLAIN_JSON_FAILED;
+    return string_buffer_concat_value_free(b, text) ? PLAIN_JSON_FAILED : PLAIN_JSON_OK;
+}
+
+static int plain_json_value(JSContext *ctx, StringBuffer *b, JSValueConst v, int depth) {
+    char number[24];
+    switch (JS_VALUE_GET_NORM_TAG(v)) { /* NaN-boxed on wasm32: a double's tag is normalised */
+    case JS_TAG_NULL:
+        return plain_json_put(b, "null");
+    case JS_TAG_BOOL:
+        return plain_json_put(b, JS_VALUE_GET_BOOL(v) ? "true" : "false");
+    case JS_TAG_INT:
+        snprintf(number, sizeof(number), "%d", (int)JS_VALUE_GET_INT(v));
+        return plain_json_put(b, number);
+    case JS_TAG_FLOAT64:
+        if (!isfinite(JS_VALUE_GET_FLOAT64(v)))
+            return plain_json_put(b, "null");
+        return plain_json_concat(b, JS_ToString(ctx, v));
+    case JS_TAG_STRING:
+    case JS_TAG_STRING_ROPE:
+        return plain_json_concat(b, JS_ToQuotedString(ctx, v));
+    case JS_TAG_OBJECT:
+        break;
+    default:
+        return PLAIN_JSON_NOT_PLAIN;
+    }
+    if (depth >= PLAIN_JSON_MAX_DEPTH)
+        return PLAIN_JSON_NOT_PLAIN;
+    JSObject *p = JS_VALUE_GET_OBJ(v);
+    if (p->class_id == JS_CLASS_ARRAY) {
+        uint32_t length;
+        if (!p->fast_array || p->shape->proto != JS_VALUE_GET_OBJ(ctx->class_proto[JS_CLASS_ARRAY])
+            || find_own_property1(p, JS_ATOM_toJSON))
+            return PLAIN_JSON_NOT_PLAIN;
+        if (js_get_length32(ctx, &length, v))
+            return PLAIN_JSON_FAILED;
+        if (length != p->u.array.count)
+            return PLAIN_JSON_NOT_PLAIN;
+        if (string_buffer_putc8(b, '['))
+            return PLAIN_JSON_FAILED;
+        for (uint32_t i = 0; i < length; i++) {
+            if (!p->fast_array || i >= p->u.array.count) /* changed under us (a string's conversion cannot, but be sure) */
+                return PLAIN_JSON_NOT_PLAIN;
+            if (i > 0 && string_buffer_putc8(b, ','))
+                return PLAIN_JSON_FAILED;
+            JSValueConst item = p->u.array.u.values[i];
+            int status = JS_IsUndefined(item) ? plain_json_put(b, "null") : plain_json_value(ctx, b, item, depth + 1);
+            if (status != PLAIN_JSON_OK)
+                return status;
+        }
+        return string_buffer_putc8(b, ']') ? PLAIN_JSON_FAILED : PLAIN_JSON_OK;
+    }
+    if (p->class_id != JS_CLASS_OBJECT || p->shape->proto != JS_VALUE_GET_OBJ(ctx->class_proto[JS_CLASS_OBJECT]))
+        return PLAIN_JSON_NOT_PLAIN;
+    JSShape *sh = p->shape;
+    JSShapeProperty *prs = get_shape_prop(sh);
+    bool first = true;
+    if (string_buffer_putc8(b, '{'))
+        return PLAIN_JSON_FAILED;
+    for (int i = 0; i < sh->prop_count; i++, prs++) {
+        JSAtom atom = prs->atom;
+        if (atom == JS_ATOM_NULL)
+            continue; /* deleted */
+        if ((prs->flags & JS_PROP_TMASK) != JS_PROP_NORMAL || atom == JS_ATOM_toJSON || __JS_AtomIsTaggedInt(atom)
+            || JS_AtomGetKind(ctx, atom) != JS_ATOM_KIND_STRING)
+            return PLAIN_JSON_NOT_PLAIN; /* a getter, a toJSON, an index key (ordered first), a symbol */
+        if (!(prs->flags & JS_PROP_ENUMERABLE))
+            continue;
+        JSValueConst item = p->prop[i].u.value;
+        if (JS_IsUndefined(item))
+            continue; /* as JSON.stringify: the key is left out */
+        if (!first && string_buffer_putc8(b, ','))
+            return PLAIN_JSON_FAILED;
+        first = false;
+        JSValue key = JS_AtomToString(ctx, atom);
+        if (JS_IsException(key))
+            return PLAIN_JSON_FAILED;
+        JSValue quoted = JS_ToQuotedString(ctx, key);
+        JS_FreeValue(ctx, key);
+        if (JS_IsException(quoted) || string_buffer_concat_value_free(b, quoted))
+            return PLAIN_JSON_FAILED;
+        if (string_buffer_putc8(b, ':'))
+            return PLAIN_JSON_FAILED;
+        int status = plain_json_value(ctx, b, item, depth + 1);
+        if (status != PLAIN_JSON_OK)
+            return status;
+        if (p->shape != sh) /* cannot change while plain data is written; be sure anyway */
+            return PLAIN_JSON_NOT_PLAIN;
+    }
+    return string_buffer_putc8(b, '}') ? PLAIN_JSON_FAILED : PLAIN_JSON_OK;
+}
+
+static JSValue native_plain_json(JSContext *ctx, JSValueConst this_val, int argc, JSValueConst *argv) {
+    StringBuffer buffer;
+    if (argc < 1)
+        return JS_UNDEFINED;
+    if (find_own_property1(JS_VALUE_GET_OBJ(ctx->class_proto[JS_CLASS_OBJECT]), JS_ATOM_toJSON)
+        || find_own_property1(JS_VALUE_GET_OBJ(ctx->class_proto[JS_CLASS_ARRAY]), JS_ATOM_toJSON))
+        return JS_UNDEFINED;
+    string_buffer_init(ctx, &buffer, 256);
+    int status = plain_json_value(ctx, &buffer, argv[0], 0);
+    if (status == PLAIN_JSON_OK)
+        return string_buffer_end(&buffer);
+    string_buffer_free(&buffer);
+    return status == PLAIN_JSON_FAILED ? JS_EXCEPTION : JS_UNDEFINED;
+}
+
 static JSValue native_allocation_failures(JSContext *ctx, JSValueConst this_val, int argc, JSValueConst *argv);
 static JSValue native_lazy_module(JSContext *ctx, JSValueConst this_val, int argc, JSValueConst *argv);
 
@@ -400,8 +606,13 @@ static const JSCFunctionListEntry native_functions[] = {
     JS_CFUNC_DEF("base64Encode", 1, native_base64_encode),
     JS_CFUNC_DEF("base64Decode", 1, native_base64_decode),
     JS_CFUNC_DEF("allocationFailures", 0, native_allocation_failures),
+    JS_CFUNC_DEF("jsonQuote", 1, native_json_quote),
+    JS_CFUNC_DEF("responseReply", 4, native_response_reply),
+    JS_CFUNC_DEF("isEmptyObject", 1, native_is_empty_object),
+    JS_CFUNC_DEF("plainJson", 1, native_plain_json),
     JS_CFUNC_DEF("lazyModule", 1, native_lazy_module),
     JS_CFUNC_DEF("crypto", 2, native_crypto),
+    JS_CFUNC_DEF("storage", 1, native_storage),
     JS_CFUNC_DEF("inGlobalScope", 0, native_in_global_scope),
 };
 
@@ -573,6 +784,10 @@ static int create_context(void) {
     JS_FreeValue(context, factory);
     JS_FreeValue(context, native);
     if (JS_IsException(prelude_api))
+        return -1;
+    prelude_dispatch = JS_GetPropertyStr(context, prelude_api, "dispatch");
+    prelude_finish = JS_GetPropertyStr(context, prelude_api, "finish");
+    if (!JS_IsFunction(context, prelude_dispatch) || !JS_IsFunction(context, prelude_finish))
         return -1;
     drop_sources_of("<wasmtask prelude>");
     return 0;
@@ -906,23 +1121,20 @@ WASMTASK_EXPORT("wasmtask_handle") int64_t wasmtask_handle(char *ptr, int32_t le
     if (JS_IsException(request))
         return return_exception("guest_error");
     reseed(request, &header);
-    JSValue dispatch = JS_GetPropertyStr(context, prelude_api, "dispatch");
-    JSValue started = JS_Call(context, dispatch, JS_UNDEFINED, 1, (JSValueConst *)&request);
-    JS_FreeValue(context, dispatch);
+    JSValue started = JS_Call(context, prelude_dispatch, JS_UNDEFINED, 1, (JSValueConst *)&request);
     JS_FreeValue(context, request);
     if (JS_IsException(started))
         return return_exception("guest_error");
     JS_FreeValue(context, started);
-    JSValue finish = JS_GetPropertyStr(context, prelude_api, "finish");
     JSValue result;
     for (;;) { /* finish() returns "" after running a due timer: drain jobs again */
         run_pending_jobs();
-        result = JS_Call(context, finish, JS_UNDEFINED, 0, NULL);
-        if (!JS_IsString(result) || JS_VALUE_GET_STRING(result)->len != 0)
+        result = JS_Call(context, prelude_finish, JS_UNDEFINED, 0, NULL);
+        /* a rope (a concatenation) is never empty, and is no JSString */
+        if (JS_VALUE_GET_TAG(result) != JS_TAG_STRING || JS_VALUE_GET_STRING(result)->len != 0)
             break;
         JS_FreeValue(context, result);
     }
-    JS_FreeValue(context, finish);
     if (JS_IsException(result))
         return return_exception("guest_error");
     return return_string(result);

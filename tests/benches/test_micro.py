@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ctypes
 import json
 import math
 import os
@@ -52,7 +53,9 @@ def test_each_claim_measures_both_paths(claim: Callable[[int], micro.Claim]) -> 
 def test_releasing_gil_swaps_raw_bookkeeping_calls_and_puts_them_back() -> None:
     holding = raw._store_new
     with micro.bookkeeping_releasing_gil():
-        assert raw._store_new is _bindings._wasmtime_store_new
+        assert raw._store_new is not holding and raw._store_new.__name__ == "wasmtime_store_new"
+        assert not raw._store_new._flags_ & ctypes._FUNCFLAG_PYTHONAPI  # type: ignore[attr-defined]  # releases the GIL
+        assert raw._memory_data.restype is ctypes.c_void_p  # raw's own signature kept
         assert raw._func_call_releasing_gil is _bindings._wasmtime_func_call_unchecked
     assert raw._store_new is holding
     assert raw._store_new is not _bindings._wasmtime_store_new

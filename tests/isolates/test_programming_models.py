@@ -5,7 +5,9 @@ import sys
 from pathlib import Path
 
 import orjson
+import pytest
 
+from isolates import GuestError
 from tests.isolates.conftest import run_js
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
@@ -159,3 +161,73 @@ def test_an_identifier_starting_with_import_does_not_make_a_script_a_module() ->
 
     assert not is_es_module("const o = { import_x: 1 };\nmodule.exports = function (cb) { cb(null, o); };")
     assert is_es_module('import{a}from"b";export default {}')
+
+
+def test_a_cb_handler_reading_this_gets_the_context(snapshot: bool) -> None:
+    # the context is built only for a `function (cb)` whose source can read `this`
+    source = 'module.exports = function (cb) { cb(null, {q: this.query.q, m: this.method, d: this.data.q}); };'
+    assert run_js(source, snapshot=snapshot, query=[("q", "1")]).value == {"q": "1", "m": "GET", "d": "1"}
+    through_eval = 'module.exports = function (cb) { cb(null, eval("th" + "is").method); };'
+    assert run_js(through_eval, snapshot=snapshot, method="POST").value == "POST"
+
+
+def test_ctx_data_is_an_assignable_object_without_query_or_secrets() -> None:
+    source = """module.exports = function (ctx, cb) {
+      const first = ctx.data; first.n = 1; ctx.data = {m: 2};
+      cb(null, {first, now: ctx.data, keys: Object.keys(ctx).includes("data")});
+    };"""
+    assert run_js(source).value == {"first": {"n": 1}, "now": {"m": 2}, "keys": True}
+
+
+def test_a_fetch_handler_without_parameters_can_still_read_its_arguments(snapshot: bool) -> None:
+    # fetch() declaring nothing is given nothing, unless its source can read `arguments`
+    source = """export default { fetch() {
+      return new Response(arguments.length + " " + arguments[0].method + " " + typeof arguments[2].waitUntil);
+    } };"""
+    assert run_js(source, snapshot=snapshot, method="PUT").body == b"3 PUT function"
+    none = 'export default { fetch() { return new Response("none"); } };'
+    assert run_js(none, snapshot=snapshot).body == b"none"
+
+
+def test_a_fetch_handler_that_throws_synchronously_fails_the_call() -> None:
+    source = 'export default { fetch() { throw new RangeError("sync"); } };'
+    with pytest.raises(GuestError) as caught:
+        run_js(source)
+    assert "sync" in caught.value.message
+
+
+def test_a_response_reply_keeps_unusual_statuses_and_header_text() -> None:
+    source = r"""export default { fetch() {
+      return new Response("é\u2028\"", {status: 299, headers: [["x-q", "a\"b\\c"], ["set-cookie", "a=1"], ["set-cookie", "b=2"]]});
+    } };"""
+    result = run_js(source)
+    assert result.status == 299
+    assert ("x-q", 'a"b\\c') in result.headers
+    assert [value for name, value in result.headers if name == "set-cookie"] == ["a=1", "b=2"]
+    assert result.body == '\u00e9\u2028"'.encode()
+
+
+JSON_VALUES = [
+    '{b: 1, a: [1, 2.5, -0, NaN, null, undefined, "é\\u2028"], c: {d: {e: true}}, u: undefined}',
+    '(() => { const o = {x: 1, y: 2}; delete o.x; o.z = [[]]; return o; })()',
+    '{2: "two", a: 1, 1: "one"}',
+    '{when: new Date(0), tagged: {toJSON() { return "tj"; }}, made: new (class { constructor() { this.k = 1; } })()}',
+    '(() => { const o = {}; Object.defineProperty(o, "g", {get() { return 7; }, enumerable: true}); o.h = 1; return o; })()',
+    '(() => { const a = [1]; a.length = 3; return {a, big: 1e21, tiny: 1e-7}; })()',
+]
+
+
+@pytest.mark.parametrize("value", JSON_VALUES)
+def test_a_json_result_is_what_json_stringify_writes(value: str) -> None:
+    # the reply's value is written natively for plain data, by JSON.stringify otherwise: the same text
+    source = f"module.exports = function (cb) {{ const v = {value}; cb(null, {{v, text: JSON.stringify(v)}}); }};"
+    result = run_js(source)
+    assert orjson.dumps(result.value["v"]) == orjson.dumps(orjson.loads(result.value["text"]))
+
+
+def test_a_patched_object_prototype_to_json_shapes_the_value_not_the_reply() -> None:
+    source = """module.exports = function (cb) {
+      Object.prototype.toJSON = function () { return "patched"; };
+      cb(null, {a: 1});
+    };"""
+    assert run_js(source).value == "patched"

@@ -133,21 +133,34 @@
   // Globals that load their module on first read and then become plain data properties.
   // While the prelude itself is still being set up (a `typeof X` feature test in a
   // later file), a read answers with a stand-in that loads the module when called.
+  const lazyGlobalGetters = []; // [name, getter, load] for every lazy global
   function lazyGlobals(names, load) {
     for (const name of names) {
       const standIn = function (...args) {
         const real = load()[name];
         return new.target === undefined ? real(...args) : Reflect.construct(real, args, new.target === standIn ? real : new.target);
       };
+      const get = function () {
+        if (!preludeReady) return standIn;
+        const value = load()[name];
+        define(name, value);
+        return value;
+      };
+      lazyGlobalGetters.push([name, get, load]);
       Object.defineProperty(g, name, {
-        get() {
-          if (!preludeReady) return standIn;
-          const value = load()[name];
-          define(name, value);
-          return value;
-        },
+        get,
         set(value) { define(name, value); },
         enumerable: false, configurable: true,
       });
+    }
+  }
+  // The globals of modules already loaded become plain data properties (at the end of a
+  // function's init, so its snapshot holds them: a call's first `Response` then costs no
+  // getter and no redefinition of a global). A global the code replaced is left as it is.
+  function settleLazyGlobals() {
+    for (const [name, get, load] of lazyGlobalGetters) {
+      if (!load.loaded()) continue;
+      const d = Object.getOwnPropertyDescriptor(g, name);
+      if (d !== undefined && d.get === get) define(name, load()[name]);
     }
   }

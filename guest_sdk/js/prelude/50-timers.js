@@ -34,6 +34,7 @@
   define("clearTimeout", function clearTimeout(id = 0) { clearTimer(id); });
   define("clearInterval", function clearInterval(id = 0) { clearTimer(id); });
   function runNextTimer() {
+    if (timerQueue.size === 0) return false; // the usual case: no iterator to build
     let next = null;
     for (const t of timerQueue.values()) {
       if (!next || t.at < next.at || (t.at === next.at && t.order < next.order)) next = t;

@@ -82,8 +82,8 @@
   let headersRecord; // (headers) -> {list: [[lowercase name, value]], guard, sorted}
   class Headers {
     #h;
-    constructor(init = undefined) {
-      if (init === INTERNAL) { this.#h = arguments[1]; return; }
+    constructor(init = undefined, record = undefined) { // record: with INTERNAL (no arguments object per call)
+      if (init === INTERNAL) { this.#h = record; return; }
       this.#h = { list: [], guard: "none", sorted: null };
       if (init !== undefined) fillHeaders(this.#h, convertHeadersInit(init));
     }
@@ -230,9 +230,10 @@
   let requestRecord;
   class Request extends Body {
     #r;
-    constructor(input, init = undefined) {
+    constructor(...args) { // (input, init): a rest array rather than an `arguments` object per construction
+      const input = args[0], init = args[1];
       if (input === INTERNAL) { super(init.bodyRecord); this.#r = init.request; return; }
-      const parts = fetchModule().newRequest(arguments.length, input, init);
+      const parts = fetchModule().newRequest(args.length, input, init);
       super(parts.bodyRecord);
       this.#r = parts.request;
     }
@@ -259,6 +260,10 @@
     clone() { return new Request(INTERNAL, fetchModule().cloneRequest(this.#r, bodyRecord(this))); }
     static { requestRecord = (x) => x.#r; }
   }
+  Object.defineProperty(Request, "length", { value: 1, configurable: true }); // (input, optional init), as declared
+  // A request record's copy with ``changes``, keeping its prototype (a host request's defaults)
+  function copyRequestRecord(r, changes) { return Object.assign(Object.create(Object.getPrototypeOf(r)), r, changes); }
+
   // ---- Response ----
 
   const NULL_BODY_STATUSES = [101, 103, 204, 205, 304];
@@ -274,6 +279,12 @@
     #r;
     constructor(body = null, init = undefined) {
       if (body === INTERNAL) { super(init.bodyRecord); this.#r = init.response; return; }
+      if (typeof body === "string" && init === undefined) { // new Response(text), the usual case: as below, in short
+        const headers = newHeaders([["content-type", "text/plain;charset=UTF-8"]], "response");
+        super(newBodyRecord({ text: body.toWellFormed() }, headers));
+        this.#r = { type: "default", url: "", redirected: false, status: 200, statusText: "", headers };
+        return;
+      }
       const bodyInit = body === null || body === undefined ? null : bodyInitValue(body);
       const { response, contents } = initializeResponse(init, bodyInit === null ? null : () => extractBody(bodyInit));
       super(newBodyRecord(contents, response.headers));
@@ -319,7 +330,7 @@
     const status = dict.status === undefined ? 200 : toUnsignedShort(dict.status);
     const statusText = dict.statusText === undefined ? "" : toByteString(dict.statusText);
     if (status < 200 || status > 599) throw new RangeError("The status provided (" + status + ") is outside the range [200, 599]");
-    if (!QUOTED_STRING_TOKEN.test(statusText) || /[\r\n]/.test(statusText)) throw new TypeError("Invalid statusText");
+    if (statusText !== "" && (!QUOTED_STRING_TOKEN.test(statusText) || /[\r\n]/.test(statusText))) throw new TypeError("Invalid statusText");
     const headers = newHeaders([], "response");
     if (initHeaders !== undefined) fillHeaders(headersRecord(headers), initHeaders);
     let contents = null;
@@ -342,11 +353,14 @@
     const names = Object.keys(wire.headers || {});
     for (let i = 0; i < names.length; i++) list.push([names[i], wire.headers[names[i]]]);
     const headers = newHeaders(list, "request");
-    const request = { method: wire.method, url: wire.url, headers, destination: "", referrer: "client", referrerPolicy: "", mode: "cors",
-      credentials: "same-origin", cache: "default", redirect: "follow", integrity: "", keepalive: false, reloadNavigation: false,
-      historyNavigation: false, signal: null, duplex: "half", priority: "auto", cf: undefined };
+    const request = { __proto__: HOST_REQUEST_DEFAULTS, method: wire.method, url: wire.url, headers };
     return new Request(INTERNAL, { request, bodyRecord: newBodyRecord(contents, headers) });
   }
+  // What every request from the host has alike: its record's prototype, so a call sets three fields, not seventeen
+  // (not frozen: a record's own fields shadow these, e.g. signal once read)
+  const HOST_REQUEST_DEFAULTS = { destination: "", referrer: "client", referrerPolicy: "", mode: "cors", credentials: "same-origin",
+    cache: "default", redirect: "follow", integrity: "", keepalive: false, reloadNavigation: false, historyNavigation: false, signal: null,
+    duplex: "half", priority: "auto", cf: undefined };
 
   // A body's final contents for the wire: text or bytes now, or (a stream) a promise of them.
   function settledBodyContents(r) {
@@ -373,6 +387,7 @@
     Headers, Request, Response, TOKEN, HTTP_WHITESPACE, QUOTED_STRING_TOKEN, toByteString, convertHeadersInit, headersRecord, newHeaders,
     fillHeaders, getHeader, requestRecord, bodyRecord, responseRecord, newBodyRecord, newResponse, isBodyUnusable, extractBody,
     setContentType, cloneBodyContents, bodyBytes, bodyText, settledBodyContents, toUnsignedShort, requestFromHost, responseResult, isResponse,
+    copyRequestRecord,
   };
 })
 @end*/

@@ -24,7 +24,7 @@
   const {
     TOKEN, HTTP_WHITESPACE, toByteString, convertHeadersInit, headersRecord, newHeaders, fillHeaders, getHeader, Request, requestRecord,
     bodyRecord, newBodyRecord, newResponse, isBodyUnusable, extractBody, setContentType, cloneBodyContents, bodyBytes, bodyText,
-    settledBodyContents, QUOTED_STRING_TOKEN, toUnsignedShort
+    settledBodyContents, QUOTED_STRING_TOKEN, toUnsignedShort, copyRequestRecord
   } = httpModule();
 
   function apiBaseURL() {
@@ -74,7 +74,7 @@
     let request, fallbackMode = null, signal = null, inputRecord = null;
     if (input instanceof Request) {
       inputRecord = requestRecord(input);
-      request = Object.assign({}, inputRecord, { signal: null });
+      request = copyRequestRecord(inputRecord, { signal: null });
       signal = inputRecord.signal;
     } else {
       const parsed = parseURL(toUSVString(input), baseURL, "Request URL");
@@ -158,7 +158,7 @@
     if (isBodyUnusable(b)) throw new TypeError("Request.clone: the body has already been used");
     const hr = headersRecord(r.headers);
     const headers = newHeaders(hr.list.map((p) => p.slice()), hr.guard);
-    const request = Object.assign({}, r, { headers, signal: r.signal === null ? null : eventsModule().AbortSignal.any([r.signal]) });
+    const request = copyRequestRecord(r, { headers, signal: r.signal === null ? null : eventsModule().AbortSignal.any([r.signal]) });
     return { request, bodyRecord: newBodyRecord(cloneBodyContents(b), headers) };
   }
   // The body of `new Request(request)`: the input's contents move over and the input is used.
