@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import asyncio
 import contextlib
 import dataclasses
 import datetime
@@ -20,14 +21,27 @@ from typing import NoReturn
 
 import httpx
 
-from benches import cpu, inprocess, machine, micro, peers, plots, propagation, redis_cost, report, wrk
+from benches import (
+    cpu,
+    hog_victim,
+    inprocess,
+    machine,
+    micro,
+    peers,
+    phases,
+    plots,
+    propagation,
+    redis_cost,
+    report,
+    wrk,
+)
 from benches.gateway_server import GatewayUnavailable, GatewayUnderTest, uvicorn_call
 from benches.gateway_server import settings as gateway_settings
 from benches.processes import ServerFailed
 from benches.redis_server import RedisUnavailable, RedisUnderTest
 from benches.wrk import LoadResult
 
-SCENARIOS = ("inprocess", "micro", "http", "deploy", "peers", "redis", "propagation")
+SCENARIOS = ("inprocess", "micro", "http", "deploy", "peers", "redis", "propagation", "phases", "hog")
 CONCURRENCIES = (1, 8, 64)
 DEFAULT_OUT = Path(__file__).parent / "results"
 # Several processes beside one: 2, and one per CPU when that is another number.
@@ -235,6 +249,32 @@ def run_propagation(plan: Plan, work_dir: Path, results: report.Results) -> None
         results.skipped["propagation"] = f"{type(error).__name__}: {error}"
 
 
+def run_phases(plan: Plan, work_dir: Path, results: report.Results) -> None:
+    """benches/phases.py: the gateway's own CPU per call in-process, and one HTTP call's phases (c=1 and c=64)."""
+    say("phases: CPU per call through ASGI, then py-spy over wrk at c=1 and c=64")
+    try:
+        overhead = asyncio.run(phases.asgi_overhead(work_dir / "phases", calls=plan.inprocess_calls * 4))
+        tables = [phases.http_phases(work_dir / "phases", seconds=2 * plan.duration_s, concurrency=c) for c in (1, 64)]
+    except Exception as error:  # py-spy or wrk missing, or the gateway failed: the reason is reported
+        results.skipped["phases"] = f"{type(error).__name__}: {error}"
+        return
+    results.sections.append({"title": "Where one edge call's microseconds go (`python -m benches.phases`)",
+                             "markdown": phases.markdown(overhead, tables),
+                             "data": {"asgi": overhead.to_dict(), "http": [t.to_dict() for t in tables]}})
+
+
+def run_hog_victim(plan: Plan, work_dir: Path, results: report.Results) -> None:
+    """benches/hog_victim.py: a victim tenant's hello latency, alone and beside a hog at its concurrency cap."""
+    say("hog and victim: the victim's latency alone, then beside a CPU-heavy hog tenant")
+    try:
+        measured = hog_victim.measure(work_dir / "hog-victim", seconds=plan.duration_s + 2)
+    except Exception as error:  # as for phases
+        results.skipped["hog"] = f"{type(error).__name__}: {error}"
+        return
+    results.sections.append({"title": "A hog tenant beside a victim tenant (`python -m benches.hog_victim`)",
+                             "markdown": hog_victim.markdown(measured), "data": measured.to_dict()})
+
+
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     plan = QUICK if args.quick else FULL
@@ -301,6 +341,10 @@ def main(argv: list[str] | None = None) -> int:
             run_redis(plan, work_dir, wrk_path, lua, results)
         if "propagation" in args.only:
             run_propagation(plan, work_dir, results)
+        if "phases" in args.only:
+            run_phases(plan, work_dir, results)
+        if "hog" in args.only:
+            run_hog_victim(plan, work_dir, results)
         # Keep the servers' logs with the results (before the work dir goes).
         log_dir.mkdir(parents=True, exist_ok=True)
         for log in work_dir.glob("*.log"):

@@ -34,6 +34,8 @@ class Results:
     redis_cost: redis_cost.RedisCost | None = None
     propagation: propagation.Propagation | None = None
     skipped: dict[str, str] = field(default_factory=dict)  # system or scenario -> reason
+    # scenarios that render themselves (benches/phases.py, benches/hog_victim.py): title, markdown, JSON data
+    sections: list[dict[str, Any]] = field(default_factory=list)
 
     def to_dict(self) -> dict[str, object]:
         return {
@@ -47,6 +49,7 @@ class Results:
             "redis_cost": self.redis_cost.to_dict() if self.redis_cost else None,
             "propagation": self.propagation.to_dict() if self.propagation else None,
             "skipped": self.skipped,
+            "sections": self.sections,
             "ratios": {baseline: {str(c): r for c, r in by_c.items()} for baseline, by_c in ratios(self.load).items()},
             "scaling": {with_workers(system, n): {str(c): r for c, r in by_c.items()}
                         for (system, n), by_c in scaling(self.load).items()},
@@ -66,6 +69,7 @@ class Results:
             redis_cost=redis_cost.RedisCost.from_dict(data["redis_cost"]) if data.get("redis_cost") else None,
             propagation=propagation.Propagation.from_dict(data["propagation"]) if data.get("propagation") else None,
             skipped=dict(data.get("skipped", {})),
+            sections=list(data.get("sections", [])),
         )
 
 
@@ -142,11 +146,11 @@ def _throughput(result: LoadResult) -> str:
 
 def throughput_table(load: list[LoadResult]) -> str:
     levels = concurrencies(load)
-    lines = ["| system | " + " | ".join(f"c={c} req/s" for c in levels) + " | errors |",
+    lines = ["| system | " + " | ".join(f"c={c} req/s · p99 ms" for c in levels) + " | errors |",
              "|---|" + "---:|" * len(levels) + "---|"]
     for system in systems(load):
         row = [lookup(load, system, c) for c in levels]
-        cells = [_throughput(r) if r else "—" for r in row]
+        cells = [f"{_throughput(r)} · p99 {_number(r.p99_ms)}" if r else "—" for r in row]
         errors = "; ".join(f"c={r.concurrency}: {_errors(r)}" for r in row if r and _errors(r) != "0") or "0"
         lines.append(f"| {label(system)} | " + " | ".join(cells) + f" | {errors} |")
     return "\n".join(lines)
@@ -329,6 +333,8 @@ def markdown(results: Results) -> str:
     if results.micro:
         out += ["", "## Why the hot path is shaped this way (`python -m benches.micro`; medians)", "",
                 micro.markdown(micro.MicroResults(results.micro))]
+    for section in results.sections:
+        out += ["", f"## {section['title']}", "", str(section["markdown"])]
     if results.skipped:
         out += ["", "## Skipped", ""]
         for name, reason in results.skipped.items():

@@ -11,6 +11,7 @@ propagate as ``IsolateError`` and are rendered by the one error handler (gateway
 
 from __future__ import annotations
 
+import functools
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -69,11 +70,13 @@ async def call(
     spec = CallSpec(
         limits=limits,
         allowed_hosts=target.allowed_hosts,
-        secrets=tuple(target.secrets.values()),
+        secrets=tuple(target.secrets.values()) if target.secrets else (),
         log_sink=logs.sink(tenant.name),
         log_fields=fields,
         request_id=call_id,
         cdn_loop=target.cdn_loop,
+        # a deployed function's own document and KV (gateway/storage); ad-hoc runs have none
+        storage=gateway.storage.binding(tenant.name, target.function) if target.function else None,
     )
     start = LogRecord(time.time(), "debug", "invocation start", call_id,
                       {**fields, "event": "invocation_start", "kind": target.kind})
@@ -91,7 +94,7 @@ async def call(
                 gateway.inline.eligible(program, inline_key, target.allowed_hosts):
             held = [start]
             try:
-                attempt = attempt_inline(program, request, spec)
+                attempt = attempt_inline(program, request, spec, gateway.inline.after_response)
             except IsolateError as error:
                 held.extend(error.logs)
                 raise
@@ -115,16 +118,26 @@ async def call(
         _publish(logs, tenant.name, held, end)
         raise
     duration = time.perf_counter() - started
-    gateway.metrics.observe_call(target.kind, "ok", duration, result.fuel_used)
-    end_fields: dict[str, Any] = {"event": "invocation_end", "code": "ok", "fuel_used": result.fuel_used,
+    finish = functools.partial(_finish, gateway, target.kind, tenant.name, held, result, duration, time.time(),
+                               call_id, fields)
+    if held is None:
+        finish()
+    else:  # an inline call: its log batch and metrics wait until its response is out
+        gateway.inline.after_response.defer(finish)
+    return result
+
+
+def _finish(gateway: Gateway, kind: str, tenant: str, held: list[LogRecord] | None, result: InvokeResult,
+            duration: float, ended: float, call_id: str, fields: dict[str, str]) -> None:
+    """A successful call's metrics and end event."""
+    gateway.metrics.observe_call(kind, "ok", duration, result.fuel_used)
+    end_fields: dict[str, Any] = {**fields, "event": "invocation_end", "code": "ok", "fuel_used": result.fuel_used,
                                   "duration_ms": round(duration * 1000, 3)}
     if result.kind == "response":
         end_fields["status"] = result.status
     if result.logs_dropped:
         end_fields["logs_dropped"] = result.logs_dropped
-    _publish(logs, tenant.name, held, LogRecord(time.time(), "info", "invocation end", call_id,
-                                                {**fields, **end_fields}))
-    return result
+    _publish(gateway.logs, tenant, held, LogRecord(ended, "info", "invocation end", call_id, end_fields))
 
 
 def _publish(logs: LogBus, tenant: str, held: list[LogRecord] | None, end: LogRecord) -> None:

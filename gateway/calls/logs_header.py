@@ -36,7 +36,8 @@ def requested(request: Request, gateway: Gateway, tenant: Tenant) -> bool:
     """Whether the caller asked for the logs; asking needs the ``logs`` scope (401/403 otherwise)."""
     if request.headers.get(LOGS_HEADER, "").strip().lower() not in TRUE_VALUES:
         return False
-    check_tenant(authorize(gateway.principal(request.headers), tenant.name, "logs"), tenant)
+    check_tenant(authorize(gateway.principal(request.headers), tenant.name, "logs",
+                           function=request.path_params.get("name")), tenant)  # None: an ad-hoc run
     request.state.call_logs_requested = True
     return True
 

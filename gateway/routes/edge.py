@@ -36,7 +36,7 @@ async def invoke_function(request: Request) -> Response:
         version = deployed.version
         principal = None
         if version.auth == "token":
-            principal = authorize(gateway.principal(request.headers), tenant.name, "run")
+            principal = authorize(gateway.principal(request.headers), tenant.name, "run", function=name)
             check_tenant(principal, tenant)
         body = await read_body(request, gateway.settings.max_body_bytes)
         return GuestCall(

@@ -1,5 +1,5 @@
 """Named functions: deploy (PUT), read, list, versions, rollback, secrets, delete. Every route needs the
-``deploy`` scope.
+``deploy`` scope; a token narrowed to one function acts on that function only and lists only it.
 
 A rollback and a change of secrets are deploys: each makes the function's next
 version (gateway/registry/store.py), committed with its change-feed entry in one
@@ -9,6 +9,7 @@ version serving.
 
 from __future__ import annotations
 
+import base64
 import time
 
 import anyio.to_thread
@@ -16,6 +17,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
+from gateway.cron.expression import deploy_schedule
 from gateway.deploy_spec import (
     MAX_VALUE_BYTES,
     SECRET_NAME,
@@ -34,17 +36,30 @@ from gateway.registry import DeploySpec, FunctionVersion, Tenant
 from gateway.service import API_BUCKET, Gateway
 from isolates import IsolateError
 
-DEPLOY_FIELDS = frozenset({"limits", "secrets", "allowed_hosts", "env", "auth", "filename"})
+DEPLOY_FIELDS = frozenset({"limits", "secrets", "allowed_hosts", "env", "auth", "filename", "schedule"})
 MAX_SMALL_BODY_BYTES = 16 * 1024  # a rollback's or a secret's JSON body
 SECRET_CHANGE_ATTEMPTS = 3  # a secret change retries when a deploy lands between reading and writing
 
 
-async def _tenant_for(request: Request, scope: str = "deploy") -> tuple[Gateway, Tenant]:
-    """Check the name, then the token (before revealing whether the tenant exists), then the tenant."""
+async def _tenant_for(request: Request, scope: str = "deploy", *, narrowed: bool = False) -> tuple[Gateway, Tenant]:
+    """Check the names, then the token (before revealing whether the tenant exists) for the tenant and
+    the function the route acts on (a token narrowed to another function is refused), then the tenant."""
     gateway: Gateway = request.app.state.gateway
     name = check_name(request.path_params["tenant"], "tenant name")
-    principal = request.state.principal = authorize(gateway.principal(request.headers), name, scope)
+    function = _function_of(request)
+    principal = request.state.principal = authorize(gateway.principal(request.headers), name, scope,
+                                                    function=function, narrowed=narrowed)
     return gateway, await gateway.tenant(name, principal)
+
+
+def _function_of(request: Request) -> str | None:
+    """The function the route acts on: ``{name}``, or the first segment of ``{rest}``."""
+    params = request.path_params
+    if "name" in params:
+        return check_name(params["name"], "function name")
+    if "rest" in params:
+        return check_name(params["rest"].split("/")[0], "function name")
+    return None
 
 
 async def deploy(request: Request) -> Response:
@@ -67,6 +82,7 @@ async def deploy(request: Request) -> Response:
         secrets=string_map(fields["secrets"], "secrets") if "secrets" in fields else None,
         filename=source_filename(fields.get("filename")),
     )
+    schedule = deploy_schedule(fields.get("schedule"))  # cron (gateway/cron): checked before anything is built
     show_source_errors(request, spec.language, spec.filename)
     started = time.perf_counter()
     try:
@@ -94,7 +110,12 @@ async def deploy(request: Request) -> Response:
     for key in ("init_fuel", "snapshot_bytes"):
         if key in details:
             deploy_info[key] = details[key]
-    return JSONResponse({**version.metadata(), "deploy": deploy_info}, headers=decision.headers())
+    # the schedule belongs to the function, not the version: given, it is set (or removed); omitted, kept
+    scheduled = await anyio.to_thread.run_sync(
+        (lambda: gateway.schedules.set(tenant.name, name, schedule)) if "schedule" in fields
+        else (lambda: gateway.schedules.get(tenant.name, name)))
+    return JSONResponse({**version.metadata(), "deploy": deploy_info,
+                         "schedule": None if scheduled is None else scheduled.to_dict()}, headers=decision.headers())
 
 
 def show_source_errors(request: Request, language: str, filename: str) -> None:
@@ -213,7 +234,8 @@ async def get_function(request: Request) -> Response:
     gateway, tenant = await _tenant_for(request)
     name = check_name(request.path_params["name"], "function name")
     version = await anyio.to_thread.run_sync(gateway.registry.current, tenant.name, name)
-    return JSONResponse(version.metadata())
+    scheduled = await anyio.to_thread.run_sync(gateway.schedules.get, tenant.name, name)
+    return JSONResponse({**version.metadata(), "schedule": None if scheduled is None else scheduled.to_dict()})
 
 
 async def list_versions(request: Request) -> Response:
@@ -223,9 +245,26 @@ async def list_versions(request: Request) -> Response:
     return JSONResponse({"tenant": tenant.name, "name": name, "versions": versions})
 
 
-async def list_functions(request: Request) -> Response:
+async def get_version(request: Request) -> Response:
+    """``GET .../versions/{version}`` (``v2``, ``2`` or ``current``): that version's metadata and its code as
+    stored, base64 (the deployer's own code: ``wasmtask bench --tenant --name`` measures it)."""
     gateway, tenant = await _tenant_for(request)
+    name = check_name(request.path_params["name"], "function name")
+    wanted = request.path_params["version"]
+    if wanted == "current":
+        version = await anyio.to_thread.run_sync(gateway.registry.current, tenant.name, name)
+    else:
+        number = version_number(wanted)
+        version = await anyio.to_thread.run_sync(gateway.registry.version, tenant.name, name, number)
+    return JSONResponse({**version.metadata(), "code_base64": base64.b64encode(version.code).decode("ascii")})
+
+
+async def list_functions(request: Request) -> Response:
+    gateway, tenant = await _tenant_for(request, narrowed=True)
     functions = await anyio.to_thread.run_sync(gateway.registry.list_functions, tenant.name)
+    only = request.state.principal.function  # a narrowed token lists its own function only
+    if only is not None:
+        functions = [function for function in functions if function["name"] == only]
     return JSONResponse({"tenant": tenant.name, "functions": functions})
 
 
@@ -243,7 +282,7 @@ async def bad_function_path(request: Request) -> Response:
     segments = request.path_params["rest"].split("/")
     check_name(segments[0], "function name")
     known = segments[1:] in ([], ["versions"], ["rollback"], ["secrets"])
-    if known or (len(segments) == 3 and segments[1] == "secrets"):
+    if known or (len(segments) == 3 and segments[1] in ("secrets", "versions")):
         raise MethodNotAllowed(f"{request.method} is not allowed here")
     raise NotFound("no such route")
 
@@ -254,6 +293,7 @@ routes = [
     Route("/api/functions/{tenant}/{name}", deploy, methods=["PUT"]),
     Route("/api/functions/{tenant}/{name}", delete_function, methods=["DELETE"]),
     Route("/api/functions/{tenant}/{name}/versions", list_versions, methods=["GET"]),
+    Route("/api/functions/{tenant}/{name}/versions/{version}", get_version, methods=["GET"]),
     Route("/api/functions/{tenant}/{name}/rollback", rollback, methods=["POST"]),
     Route("/api/functions/{tenant}/{name}/secrets", list_secrets, methods=["GET"]),
     Route("/api/functions/{tenant}/{name}/secrets/{secret}", put_secret, methods=["PUT"]),

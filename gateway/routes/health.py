@@ -7,6 +7,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
+from gateway import confinement
 from gateway.http import JSONResponse
 from gateway.service import Gateway
 
@@ -23,9 +24,14 @@ async def readyz(request: Request) -> Response:
     if problems:
         return JSONResponse({"status": "not ready", "problems": problems}, status_code=503)
     degraded = await gateway.check_degraded()
+    # a served process says how it is confined (gateway/confinement); degraded when a layer is missing
+    sandbox = confinement.current()
+    shown: dict[str, object] = {"sandbox": sandbox.to_dict()} if sandbox else {}
+    if sandbox and not sandbox.complete:
+        degraded["sandbox"] = f"landlock {sandbox.landlock}; seccomp {sandbox.seccomp}"
     if degraded:
-        return JSONResponse({"status": "degraded", "degraded": degraded})
-    return JSONResponse({"status": "ready"})
+        return JSONResponse({"status": "degraded", "degraded": degraded, **shown})
+    return JSONResponse({"status": "ready", **shown})
 
 
 async def metrics(request: Request) -> Response:

@@ -83,6 +83,8 @@ SCHEMAS: dict[str, Schema] = {
         "note": {**STRING, "description": "how the version came about, when not a plain deploy"},
         "created_at": NUMBER, "updated_at": NUMBER,
     }),
+    "FunctionVersion": {"allOf": [ref("Function"), obj({"code_base64": {
+        **STRING, "description": "the code as stored (source text, WAT, or a Wasm binary), base64"}})]},
     "Deployed": {"allOf": [ref("Function"), obj({"deploy": obj({
         "prepare_ms": NUMBER, "init_fuel": INTEGER, "snapshot_bytes": INTEGER})})]},
     "RolledBack": {"allOf": [ref("Function"), obj({"rolled_back_to": STRING, "rolled_back_from": STRING})]},
@@ -108,7 +110,8 @@ SCHEMAS: dict[str, Schema] = {
     "TokenRequest": obj({
         "tenant": STRING,
         "scopes": {"oneOf": [{"type": "array", "items": {"enum": ["run", "deploy", "logs"]}}, STRING]},
-        "expires_in": {**INTEGER, "description": "seconds"}, "limits": ref("Limits")}, ("tenant",)),
+        "expires_in": {**INTEGER, "description": "seconds"}, "limits": ref("Limits"),
+        "function": {**STRING, "description": "narrow the token to this one function"}}, ("tenant",)),
     "Token": obj({"token": STRING, "expires_at": INTEGER}),
 }
 
@@ -156,18 +159,26 @@ PATHS: dict[str, dict[str, Schema]] = {
     "/openapi.json": {"get": operation("This description", "public", {"200": {"description": "OpenAPI 3.1"}})},
     "/docs": {"get": operation("This description as a page", "public", {"200": {"description": "HTML"}})},
     "/api/tenants": {
-        "post": operation("Create a tenant", "admin key", answers(201, "Tenant", 401, 403, 409),
-                          body=json_body("TenantRequest")),
-        "get": operation("List tenants", "admin key", answers(200, "TenantList", 401, 403)),
+        "post": operation("Create a tenant (on the control plane's listener; here: 421 control_plane_route)",
+                          "admin key", answers(201, "Tenant", 401, 403, 409), body=json_body("TenantRequest")),
+        "get": operation("List tenants (control plane)", "admin key", answers(200, "TenantList", 401, 403)),
     },
     "/api/tenants/{tenant}": {
         "get": operation("A tenant's limits", "admin key, or any token of the tenant",
                          answers(200, "Tenant", 401, 403, 404), parameters=[TENANT]),
-        "delete": operation("Delete a tenant, its functions and versions", "admin key",
+        "delete": operation("Delete a tenant, its functions and versions (control plane)", "admin key",
                             answers(200, None, 401, 403, 404), parameters=[TENANT]),
     },
-    "/api/tokens": {"post": operation("Issue a tenant token (HS256 JWT)", "admin key",
-                                      answers(201, "Token", 401, 403, 404), body=json_body("TokenRequest"))},
+    "/api/tokens": {"post": operation("Issue a tenant token (an Ed25519-signed JWT, with its jti; control plane)",
+                                      "admin key", answers(201, "Token", 401, 403, 404),
+                                      body=json_body("TokenRequest"))},
+    "/api/tokens/revoke": {"post": operation(
+        "Revoke a token: {\"jti\": ...} or {\"token\": ...}; every serving process refuses it within the change "
+        "poll (control plane)", "admin key, or a token of the same tenant", answers(200, None, 400, 401, 403, 404))},
+    "/api/tokens/{jti}": {"delete": operation(
+        "Revoke the token with this id (control plane)", "admin key, or a token of the same tenant",
+        answers(200, None, 401, 403, 404),
+        parameters=[{"name": "jti", "in": "path", "required": True, "schema": {"type": "string"}}])},
     "/api/functions/{tenant}": {"get": operation("List functions", "token with scope deploy",
                                                  answers(200, "FunctionList", 401, 403, 404), parameters=[TENANT])},
     "/api/functions/{tenant}/{name}": {
@@ -188,6 +199,11 @@ PATHS: dict[str, dict[str, Schema]] = {
     "/api/functions/{tenant}/{name}/versions": {
         "get": operation("Version history", "token with scope deploy", answers(200, "VersionList", 401, 403, 404),
                          parameters=[TENANT, NAME])},
+    "/api/functions/{tenant}/{name}/versions/{version}": {
+        "get": operation("One version with its code", "token with scope deploy",
+                         answers(200, "FunctionVersion", 401, 403, 404),
+                         parameters=[TENANT, NAME, {"name": "version", "in": "path", "required": True,
+                                                    "schema": {**STRING, "examples": ["v2", "current"]}}])},
     "/api/functions/{tenant}/{name}/rollback": {
         "post": operation(
             "Roll back: an earlier version's code and configuration becomes the next version",
@@ -216,7 +232,9 @@ PATHS: dict[str, dict[str, Schema]] = {
         {"200": {"description": "server-sent events, one JSON record each",
                  "content": {"text/event-stream": {"schema": STRING}}}, **answers(200, None, 401, 403, 404, 429)},
         parameters=[TENANT, {"name": "replay", "in": "query", "schema": {"type": "string", "enum": ["0", "1"]},
-                             "description": "0: live records only"}],
+                             "description": "0: live records only"},
+                    {"name": "function", "in": "query", "schema": STRING,
+                     "description": "that function's records only (a token narrowed to one function: its own)"}],
         description="Resumes after Last-Event-ID.")},
 }
 
@@ -229,6 +247,97 @@ for path, parameters in EDGE_PATHS:
         description="The function sees the method, the path below it, the query, headers and body.")
         for method in EDGE_METHODS}
 
+# Async jobs and run history (gateway/routes/jobs.py, runs.py)
+SCHEMAS.update({
+    "Job": obj({
+        "id": STRING, "tenant": STRING, "function": STRING,
+        "source": {"type": "string", "enum": ["job", "cron"]},
+        "status": {"type": "string", "enum": ["queued", "running", "succeeded", "failed", "dead"],
+                   "description": "failed: the function failed (never retried); dead: retries ran out"},
+        "attempts": INTEGER, "max_attempts": INTEGER, "idempotency_key": {"type": ["string", "null"]},
+        "created_at": NUMBER, "started_at": {"type": ["number", "null"]}, "finished_at": {"type": ["number", "null"]},
+        "next_attempt_at": {"type": ["number", "null"]},
+        "result": {"description": "{kind: json, value} or {kind: response, status, headers, body | body_base64}"},
+        "error": {"type": ["object", "null"], "description": "{code, message} of the last failed attempt"},
+        "fuel_used": {"type": ["integer", "null"]}, "duration_ms": {"type": ["number", "null"]}}),
+    "JobList": obj({"tenant": STRING, "jobs": {"type": "array", "items": ref("Job")}}),
+    "RunList": obj({"tenant": STRING, "name": STRING,
+                    "schedule": {"type": ["object", "null"], "description": "{schedule, next_run, last_run}"},
+                    "runs": {"type": "array", "items": obj({
+                        "source": STRING, "job": STRING, "attempt": INTEGER, "version": STRING,
+                        "started_at": NUMBER, "duration_ms": NUMBER, "code": STRING,
+                        "status": {"type": ["integer", "null"]}, "fuel_used": INTEGER})}}),
+})
+SCHEMAS["DeployRequest"]["properties"]["schedule"] = {
+    "type": ["string", "null"], "examples": ["*/5 * * * *"],
+    "description": "cron (five fields, UTC, at most once a minute): the function runs at each tick; "
+                   "null or \"\" removes it; omitted: kept"}
+JOB_ID = {"name": "id", "in": "path", "required": True, "schema": {"type": "string", "pattern": "^job_[0-9a-f]{32}$"}}
+PATHS.update({
+    "/api/jobs/{tenant}/{name}": {"post": operation(
+        "Queue an async run of a deployed function", "token with scope run",
+        {"202": {"description": "Accepted", "content": {"application/json": {"schema": ref("Job")}}},
+         **answers(200, None, 401, 403, 404, 409, 413, 429)}, parameters=[TENANT, NAME, {
+            "name": "Idempotency-Key", "in": "header", "schema": STRING,
+            "description": "the same key answers the same job (while it is kept)"}],
+        body={"required": False, "content": {"*/*": {"schema": STRING}}},
+        description="Answers at once; a worker runs the function later (at least once), with the body, its "
+                    "content type and the query string.")},
+    "/api/jobs/{tenant}/{id}": {"get": operation(
+        "A job's status and result", "token with scope run", answers(200, "Job", 401, 403, 404),
+        parameters=[TENANT, JOB_ID, {"name": "wait", "in": "query", "schema": {**STRING, "examples": ["10s"]},
+                                     "description": "hold the answer until the job finishes (at most 30s)"}])},
+    "/api/jobs/{tenant}": {"get": operation(
+        "The tenant's jobs, newest first", "token with scope run", answers(200, "JobList", 401, 403, 404),
+        parameters=[TENANT, {"name": "function", "in": "query", "schema": NAMES},
+                    {"name": "status", "in": "query", "schema": STRING},
+                    {"name": "limit", "in": "query", "schema": INTEGER}])},
+    "/api/runs/{tenant}/{name}": {"get": operation(
+        "A function's run history (cron ticks and jobs), newest first", "token with scope logs",
+        answers(200, "RunList", 401, 403, 404), parameters=[TENANT, NAME, {
+            "name": "limit", "in": "query", "schema": INTEGER}])},
+})
+
+
+# A function's storage, for its owner (gateway/routes/storage.py)
+SCHEMAS.update({
+    "StorageDocument": obj({"data": {"description": "the function's JSON document (null: none yet)"},
+                            "version": {**INTEGER, "description": "grows by one per write; 0: none yet"}}),
+    "StorageWrite": obj({"data": {"description": "the new document (at most 500 KB of JSON)"},
+                         "version": {**INTEGER, "description": "the version this write is based on: a conflict "
+                                                               "(409) when the document moved on; omitted: written "
+                                                               "whatever is there"}}, ("data",)),
+    "StorageWritten": obj({"version": INTEGER}),
+    "KVList": obj({"keys": {"type": "array", "items": obj({"name": STRING, "expiration": INTEGER})},
+                   "list_complete": {"type": "boolean"}, "cursor": STRING}),
+})
+KV_KEY = {"name": "key", "in": "path", "required": True, "schema": STRING,
+          "description": "the rest of the path, percent-decoded"}
+PATHS.update({
+    "/api/storage/{tenant}/{name}": {
+        "get": operation("The function's document (webtask's ctx.storage)", "token with scope deploy",
+                         answers(200, "StorageDocument", 401, 403, 404, 429), parameters=[TENANT, NAME]),
+        "put": operation("Write the function's document", "token with scope deploy",
+                         answers(200, "StorageWritten", 401, 403, 404, 409, 413, 429), parameters=[TENANT, NAME],
+                         body=json_body("StorageWrite")),
+    },
+    "/api/kv/{tenant}/{name}": {"get": operation(
+        "List the function's KV keys, in byte order", "token with scope deploy",
+        answers(200, "KVList", 401, 403, 404, 429), parameters=[TENANT, NAME] + [
+            {"name": n, "in": "query", "schema": s} for n, s in (("prefix", STRING), ("limit", INTEGER),
+                                                                  ("cursor", STRING))])},
+    "/api/kv/{tenant}/{name}/{key}": {
+        "get": operation("A KV value: its bytes (text/plain for a string)", "token with scope deploy",
+                         answers(200, None, 401, 403, 404, 429), parameters=[TENANT, NAME, KV_KEY]),
+        "put": operation("Write a KV value (the body; a string unless application/octet-stream)",
+                         "token with scope deploy", answers(200, None, 401, 403, 404, 413, 429, 507),
+                         parameters=[TENANT, NAME, KV_KEY, {"name": "expiration_ttl", "in": "query",
+                                                            "schema": INTEGER, "description": "seconds, at least 60"}],
+                         body={"required": True, "content": {"*/*": {"schema": STRING}}}),
+        "delete": operation("Delete a KV key", "token with scope deploy", answers(200, None, 401, 403, 404, 429),
+                            parameters=[TENANT, NAME, KV_KEY]),
+    },
+})
 
 @functools.lru_cache(maxsize=1)
 def openapi_document() -> dict[str, Any]:
@@ -245,7 +354,7 @@ def openapi_document() -> dict[str, Any]:
         "paths": PATHS,
         "components": {"schemas": SCHEMAS, "securitySchemes": {
             "bearer": {"type": "http", "scheme": "bearer",
-                       "description": "the admin key, or a tenant token (HS256 JWT from POST /api/tokens)"}}},
+                       "description": "the admin key, or a tenant token (an EdDSA JWT from POST /api/tokens)"}}},
     }
 
 

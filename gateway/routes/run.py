@@ -4,7 +4,8 @@ The body is JavaScript (text/javascript, application/javascript, text/plain),
 a Wasm module (application/wasm), or JSON ``{"code", "language", "limits",
 "body"}`` where ``body`` (any JSON) becomes the request body the handler sees.
 The query string and the headers (minus the platform's Authorization) reach
-``ctx``. Needs a token with the ``run`` scope. No snapshot: init runs in the call.
+``ctx``. Needs a token with the ``run`` scope, not narrowed to one function (ad-hoc
+code is no deployed function). No snapshot: init runs in the call.
 The steps every call shares are in gateway/calls/flow.py.
 """
 

@@ -80,7 +80,7 @@ def test_markdown_shows_ratios_against_targets_and_skips() -> None:
     assert "| wasmtask, 1 worker | workerd | >= 1.0x | 0.50x (missed) | 1.20x (met) |" in text
     assert ("| wasmtask, 1 worker | bare Starlette, 1 worker | >= 0.5x | 0.67x (met) | n/a (starlette skipped) |"
             in text)
-    assert "| wasmtask, 1 worker | 1,000 | 3,000 | 0 |" in text
+    assert "| wasmtask, 1 worker | 1,000 · p99 2.00 | 3,000 · p99 2.00 | 0 |" in text  # p99 beside throughput
     assert "| hello-world | 2 | 20.0 | 19.0 | 14.0 | 2.75 | 1.95 |" in text
     assert "- starlette c=64: wrk failed: boom\n\n  ```\n  last log line\n  ```" in text
     assert "| hello-world | 200 | 300 |" in text
@@ -115,7 +115,7 @@ def test_median_round_keeps_the_middle_run_and_every_rounds_throughput() -> None
     chosen = median_round(rounds)
     assert chosen.ok_per_second == 2000
     assert chosen.rounds_per_second == [3000, 1000, 2000]
-    assert "| workerd | 2,000 (1,000–3,000) |" in report.throughput_table([chosen])
+    assert "| workerd | 2,000 (1,000–3,000) · p99 2.00 |" in report.throughput_table([chosen])
 
 
 def test_ratio_says_why_the_subject_is_missing() -> None:

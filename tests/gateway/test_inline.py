@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import asyncio
+
 import pytest
 
-from gateway.inline import INLINE_FUEL, InlinePolicy, Stopped, attempt_inline
+from gateway.inline import INLINE_FUEL, AfterResponse, InlinePolicy, Stopped, attempt_inline
 from host_api.log import LogRecord
 from host_api.request import guest_request
 from isolates import CallSpec, CpuLimitExceeded, GuestError, Limits, prepare
@@ -64,3 +66,51 @@ def test_functions_that_may_fetch_or_proved_slow_never_run_inline() -> None:
     assert not policy.eligible(program, key, ("https://api.example.com",))
     policy.mark_slow(key)
     assert not policy.eligible(program, key, ())
+
+
+def test_what_a_response_does_not_wait_for_runs_on_the_loops_next_turn_in_order() -> None:
+    async def main() -> tuple[list[str], list[str]]:
+        after = AfterResponse()
+        done: list[str] = []
+        after.defer(lambda: done.append("close store"))
+        after.defer(lambda: done.append("publish logs"))
+        before_turn = list(done)
+        await asyncio.sleep(0)
+        return before_turn, done
+
+    before_turn, done = asyncio.run(main())
+
+    assert before_turn == []
+    assert done == ["close store", "publish logs"]
+
+
+def test_back_to_back_inline_calls_hold_one_store_at_most_without_a_loop_turn() -> None:
+    limits = Limits()
+    program = prepare("javascript", SHORT, limits)
+
+    async def main() -> list[int]:
+        after = AfterResponse()
+        waiting = []
+        for _ in range(600):  # more than the pooling allocator's slots: a Store kept per call would run out
+            result = attempt_inline(program, guest_request(), CallSpec(limits=limits), after)
+            # a busy machine may deschedule an attempt past the inline deadline: its Store waits all the same
+            assert result is Stopped.TIME or (not isinstance(result, Stopped) and result.value == "quick")
+            waiting.append(len(after))
+        return waiting
+
+    assert set(asyncio.run(main())) == {1}  # each call's Store waits only until the next call starts
+
+
+def test_deferred_work_that_fails_is_logged_and_the_rest_still_runs(caplog: pytest.LogCaptureFixture) -> None:
+    after = AfterResponse()
+    done: list[str] = []
+
+    def broken() -> None:
+        raise RuntimeError("a bug")
+
+    after.defer(broken)
+    after.defer(lambda: done.append("close store"))  # no loop: drained at once, one at a time
+    after.drain()
+
+    assert done == ["close store"]
+    assert "work deferred until after a response failed" in caplog.text
