@@ -54,6 +54,9 @@ class InProcessGateway:
                             queue_depth=self.queue_depth)
         app = create_app(settings)
         gateway = app.state.gateway
+        from gateway.control_plane import create_control_app
+
+        self.control_app = create_control_app(settings)  # tenants are the control plane's
         if self.redis_url is not None:
             if "rate-limit" not in self.shared:
                 gateway.rate_limiter = LocalRateLimiter()
@@ -72,15 +75,15 @@ class InProcessGateway:
         return self.app.state.gateway
 
     @contextlib.asynccontextmanager
-    async def _admin(self) -> AsyncIterator[httpx.AsyncClient]:
-        async with httpx.AsyncClient(transport=httpx.ASGITransport(app=self.app), base_url="http://gateway",
+    async def _admin(self, app: Any = None) -> AsyncIterator[httpx.AsyncClient]:
+        async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app or self.app), base_url="http://gateway",
                                      headers={"authorization": f"Bearer {self.admin_key}"}) as client:
             yield client
 
     async def set_up(self, name: str, code: str) -> None:
         """The bench tenant (rate limit effectively off) and ``code`` deployed as ``name``."""
-        async with self._admin() as client:
-            for response in (await client.post("/api/tenants", json={"name": TENANT, "rate_limit": RATE_LIMIT}),
+        async with self._admin(self.control_app) as control, self._admin() as client:
+            for response in (await control.post("/api/tenants", json={"name": TENANT, "rate_limit": RATE_LIMIT}),
                              await client.put(f"/api/functions/{TENANT}/{name}",
                                               json={"code": code, "language": "javascript"})):
                 if response.status_code >= 300:

@@ -89,15 +89,18 @@ class GatewayUnderTest:
         self.create_tenant = create_tenant
         data_dir = data_dir or work_dir / f"{name}-data"
         port = free_port()
+        self.control_port = free_port()  # the control plane's (tenants, tokens): gateway/control_plane.py
         env = {key: value for key, value in os.environ.items() if not key.startswith("WASMTASK_")}
         env.update({"WASMTASK_ADMIN_KEY": self.admin_key, "WASMTASK_QUEUE_DEPTH": str(QUEUE_DEPTH)})
         if redis_url is not None:
             env["WASMTASK_REDIS_URL"] = redis_url
         argv = [sys.executable, "-m", "gateway.cli", "serve", "--host", "127.0.0.1", "--port", str(port),
-                "--data-dir", str(data_dir), "--no-demo", "--workers", str(workers)]
+                "--data-dir", str(data_dir), "--no-demo", "--workers", str(workers),
+                "--control-port", str(self.control_port)]
         self.server = Server(name, argv, port, work_dir / f"{name}.log", ready_path="/healthz",
                              cwd=REPO_ROOT, env=env)
         self.admin: httpx.Client | None = None  # carries the admin key
+        self.control: httpx.Client | None = None  # the same, to the control plane
         self.public: httpx.Client | None = None  # what a visitor of /run/... sends: no credentials
         self.tenant: dict[str, object] = {}  # the bench tenant as the gateway created it
 
@@ -107,9 +110,11 @@ class GatewayUnderTest:
         self.admin = httpx.Client(base_url=self.server.url, trust_env=False, timeout=120,
                                   headers={"authorization": f"Bearer {self.admin_key}"})
         self.public = httpx.Client(base_url=self.server.url, trust_env=False, timeout=120)
+        self.control = httpx.Client(base_url=f"http://127.0.0.1:{self.control_port}", trust_env=False, timeout=120,
+                                    headers={"authorization": f"Bearer {self.admin_key}"})
         try:
             if self.create_tenant:
-                self.tenant = self._expect(self.admin.post("/api/tenants", json={"name": TENANT,
+                self.tenant = self._expect(self.control.post("/api/tenants", json={"name": TENANT,
                                                                                  "rate_limit": RATE_LIMIT}),
                                            "create the bench tenant")
             else:
@@ -120,10 +125,10 @@ class GatewayUnderTest:
         return self
 
     def __exit__(self, *exc: object) -> None:
-        for client in (self.admin, self.public):
+        for client in (self.admin, self.public, self.control):
             if client is not None:
                 client.close()
-        self.admin = self.public = None
+        self.admin = self.public = self.control = None
         self.server.stop()
 
     @staticmethod

@@ -5,6 +5,8 @@
     └── GatewayError                    internal_error
         ├── InvalidRequest              invalid_request
         ├── Unauthorized                unauthorized
+        │   ├── TokenRevoked            token_revoked
+        │   └── TokenReissueRequired    token_reissue_required
         ├── Forbidden                   forbidden
         ├── NotFound                    not_found
         ├── MethodNotAllowed            method_not_allowed
@@ -13,10 +15,13 @@
         ├── UnsupportedMediaType        unsupported_media_type
         ├── RateLimited                 rate_limited
         ├── ConcurrencyLimited          concurrency_limit
+        ├── QueueFull                   queue_full
+        ├── StorageQuotaExceeded        storage_quota_exceeded
         ├── TooManyLogStreams           too_many_log_streams
         ├── RuntimeUnavailable          runtime_unavailable
         ├── RegistryUnavailable         registry_unavailable
         ├── LoopDetected                loop_detected
+        ├── ControlPlaneRoute           control_plane_route
         └── InternalError               internal_error
 
 Every failure the gateway answers is the envelope
@@ -35,8 +40,12 @@ from host_api.errors import CodedError
 #   cpu_limit 508    "Loop Detected": the guest burned its whole fuel budget; distinct
 #                    from 429 so clients do not retry a call that will always fail.
 #   memory_limit 507 "Insufficient Storage": the guest hit its memory cap.
+#   storage_quota_exceeded 507  the tenant's KV quota (keys or bytes, gateway/storage) is used up.
+#   storage_full 507 "Insufficient Storage": no room on the server's disk for a deploy's
+#                    prepared program; the previous version keeps serving.
 #   output_limit 502 the function (the "upstream") produced a response over its cap.
 #   concurrency_limit 429  the tenant has too many calls in flight (retry soon).
+#   queue_full 429   the tenant has as many async jobs queued or running as it may (gateway/jobs).
 #   too_many_log_streams 429  the tenant has as many live-log streams open as it may (retry once one ends).
 #   overloaded 503   the whole server has no isolate slot free within the queue time
 #                    (answered with Retry-After: 1).
@@ -48,6 +57,8 @@ from host_api.errors import CodedError
 #   language_unavailable 503  this server has no toolchain for the function's language (C, Zig,
 #                    Rust, AssemblyScript, Python): the message names what to install. 503,
 #                    not 501: the API implements the language; this server cannot build it now.
+#   control_plane_route 421  "Misdirected Request": tenants and tokens are managed on the control
+#                    plane's own listener (gateway/control_plane.py), never where guest code runs.
 #   registry_unavailable 503  the registry's database (PostgreSQL, or a SQLite file locked
 #                    too long) did not answer in time; deployed functions cached in memory
 #                    are still served.
@@ -55,14 +66,18 @@ STATUS_BY_CODE: dict[str, int] = {
     "invalid_request": 400,
     "invalid_code": 400,
     "unauthorized": 401,
+    "token_revoked": 401,
+    "token_reissue_required": 401,
     "forbidden": 403,
     "not_found": 404,
     "method_not_allowed": 405,
     "conflict": 409,
+    "control_plane_route": 421,
     "payload_too_large": 413,
     "unsupported_media_type": 415,
     "rate_limited": 429,
     "concurrency_limit": 429,
+    "queue_full": 429,
     "too_many_log_streams": 429,
     "internal_error": 500,
     "guest_error": 500,
@@ -75,6 +90,8 @@ STATUS_BY_CODE: dict[str, int] = {
     "registry_unavailable": 503,
     "timeout": 504,
     "memory_limit": 507,
+    "storage_full": 507,
+    "storage_quota_exceeded": 507,
     "cpu_limit": 508,
     "loop_detected": 508,
 }
@@ -110,6 +127,24 @@ class Unauthorized(GatewayError):
     """No credentials, or credentials that do not verify (bad signature, expired, alg none)."""
 
     code = "unauthorized"
+
+
+class TokenRevoked(Unauthorized):
+    """A token that verifies but was revoked (``POST /api/tokens/revoke``)."""
+
+    code = "token_revoked"
+
+
+class TokenReissueRequired(Unauthorized):
+    """An HS256 token of an earlier wasmtask: tokens are Ed25519-signed now (gateway/identity/tokens.py)."""
+
+    code = "token_reissue_required"
+
+
+class ControlPlaneRoute(GatewayError):
+    """A tenant or token route sent to a serving listener: it is on the control plane's."""
+
+    code = "control_plane_route"
 
 
 class Forbidden(GatewayError):
@@ -160,6 +195,19 @@ class ConcurrencyLimited(GatewayError):
     code = "concurrency_limit"
 
 
+class StorageQuotaExceeded(GatewayError):
+    """A KV write over the tenant's quota of keys or bytes (gateway/storage; WASMTASK_KV_MAX_KEYS and
+    WASMTASK_KV_MAX_BYTES)."""
+
+    code = "storage_quota_exceeded"
+
+
+class QueueFull(GatewayError):
+    """The tenant has as many async jobs queued or running as it may (gateway/jobs)."""
+
+    code = "queue_full"
+
+
 class TooManyLogStreams(GatewayError):
     """The tenant already has ``LogStreamLimits.subscribers_per_tenant`` live-log streams open."""
 
@@ -169,6 +217,13 @@ class TooManyLogStreams(GatewayError):
         super().__init__(f"tenant {tenant!r} already has {limit} open log streams")
         self.tenant = tenant
         self.limit = limit
+
+
+class StorageFull(GatewayError):
+    """The server's disk has no room for a deploy's prepared program (gateway/artifacts.py); the
+    function's previous version keeps serving."""
+
+    code = "storage_full"
 
 
 class RuntimeUnavailable(GatewayError):
@@ -198,6 +253,9 @@ class InternalError(GatewayError):
 GATEWAY_ERRORS: tuple[type[GatewayError], ...] = (
     InvalidRequest,
     Unauthorized,
+    TokenRevoked,
+    TokenReissueRequired,
+    ControlPlaneRoute,
     Forbidden,
     NotFound,
     MethodNotAllowed,
@@ -206,7 +264,10 @@ GATEWAY_ERRORS: tuple[type[GatewayError], ...] = (
     UnsupportedMediaType,
     RateLimited,
     ConcurrencyLimited,
+    QueueFull,
     TooManyLogStreams,
+    StorageFull,
+    StorageQuotaExceeded,
     RuntimeUnavailable,
     RegistryUnavailable,
     LoopDetected,

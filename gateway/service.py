@@ -18,35 +18,44 @@ import asyncio
 import contextlib
 import logging
 import math
-import time
 from collections import OrderedDict
-from collections.abc import Iterator, Mapping
-from typing import Any
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any
 
 import anyio.to_thread
 from redis.asyncio import Redis
 from redis.exceptions import RedisError
 
 from gateway.admission import Admission
+from gateway.artifacts import ArtifactStore
 from gateway.config import Settings
 from gateway.coordination import AsyncRateLimiter, LocalRateLimiter, LogBus, RedisLogBus, RedisRateLimiter
+from gateway.cron.store import Schedules
 from gateway.deploy_spec import parse_limits
 from gateway.errors import GatewayError, InvalidRequest, NotFound, RateLimited, RuntimeUnavailable
 from gateway.identity.auth import Principal, authenticate, check_tenant
 from gateway.identity.credentials import CredentialFilter
-from gateway.identity.keys import Keys, load_keys
+from gateway.identity.keys import ServingKeys, load_serving_keys
+from gateway.identity.tokens import TokenVerifier
 from gateway.inline import InlinePolicy
+from gateway.jobs.queue import JobQueue
 from gateway.logs import LogHub, logs_endpoint
 from gateway.metrics import Metrics
 from gateway.programs import ProgramCache
 from gateway.ratelimit import RateDecision
 from gateway.registry import FunctionVersion, Tenant, open_registry
 from gateway.secret_box import SecretBox
+from gateway.storage import KVQuotas, RegistryStorage
 from isolates import Limits, Program, prepare
 from isolates.compiler import Compiler
 from isolates.javascript import JavaScriptRuntime, RuntimeMissing
 from toolchains import Toolchains
-from toolchains.bundler import javascript_source
+from toolchains.base import log_build
+from toolchains.bundler import Bundles, javascript_source
+
+if TYPE_CHECKING:
+    from gateway.cron.scheduler import Scheduler
+    from gateway.jobs.worker import JobWorker
 
 logger = logging.getLogger("wasmtask.gateway")
 
@@ -59,12 +68,15 @@ REDIS_TIMEOUT_SECONDS = 0.5
 
 
 class Gateway:
-    def __init__(self, settings: Settings) -> None:
+    def __init__(self, settings: Settings, compiler: Compiler | None = None) -> None:
         self.settings = settings
-        self.keys: Keys = load_keys(settings)
+        # the admin key's digest, the tokens' public key, the secrets' key: nothing that mints a credential
+        self.keys: ServingKeys = load_serving_keys(settings)
+        self.tokens = TokenVerifier(self.keys.token_public_key)
         # deploy-time builds of C, Zig, Rust, AssemblyScript, Python (seconds each: logged when they start and end)
-        self.compiler: Compiler = Toolchains(progress=log_build)
-        self.credentials = CredentialFilter(self.keys.admin_key, self.keys.jwt_secret)
+        # (a served process passes the builder's client: toolchains/builder.py, gateway/confinement)
+        self.compiler: Compiler = compiler or Toolchains(progress=log_build)
+        self.credentials = CredentialFilter(self.keys.admin, self.tokens)
         self.registry = open_registry(settings, SecretBox(self.keys.secret_key))  # SQLite, or PostgreSQL by URL
         self.registry.check_secret_key()  # a changed WASMTASK_SECRET_KEY fails here, not at the first call
         self.admission = Admission(
@@ -85,7 +97,16 @@ class Gateway:
             self.logs = LogHub()
         self.metrics = Metrics(in_flight=self.admission.in_flight)
         self.inline = InlinePolicy()  # short edge calls run on the event loop (gateway/inline.py)
-        self.programs = ProgramCache(self.registry, self._prepare_version, settings.cache_size)
+        # functions' documents and KV entries, in the registry's database (gateway/storage)
+        self.storage = RegistryStorage(self.registry.database, KVQuotas(settings.kv_max_keys, settings.kv_max_bytes))
+        # prepared programs on disk, shared by this host's workers (gateway/artifacts.py)
+        self.programs = ProgramCache(self.registry, self._prepare_version, settings.cache_size,
+                                     ArtifactStore(settings.data_dir / "artifacts"))
+        programs = self.programs
+        self.metrics.count_from("wasmtask_program_prepares", "Deployed programs prepared from source on a "
+                                "miss (this host had no file for them).", lambda: programs.prepares)
+        self.metrics.count_from("wasmtask_program_loads", "Deployed programs mapped from their file on a "
+                                "miss.", lambda: programs.artifact_loads)
         self.stream_logs = logs_endpoint(self.logs)
         if isinstance(self.rate_limiter, RedisRateLimiter):
             limiter = self.rate_limiter
@@ -100,15 +121,39 @@ class Gateway:
         # names looked up and not found: requests for them cost no registry query until a create
         self._missing_tenants: OrderedDict[str, None] = OrderedDict()
         self.runtime_loaded = False
+        # async jobs and cron (gateway/jobs, gateway/cron): queued in the registry, run by every process
+        self.jobs = JobQueue(self.registry.database)
+        self.schedules = Schedules(self.registry.database)
+        self.job_worker: JobWorker | None = None
+        self.scheduler: Scheduler | None = None
+        self._background: list[asyncio.Task[None]] = []
 
     async def start(self) -> None:
         """On the event loop, before serving: the log writer and the change-feed follower."""
         if isinstance(self.logs, RedisLogBus):
             self.logs.start()
         self._seen_change = await anyio.to_thread.run_sync(self.registry.latest_change_id)
+        self.tokens.set_revoked(await anyio.to_thread.run_sync(self.registry.revoked_tokens))
         self._follower = asyncio.get_running_loop().create_task(self._follow_changes(), name="wasmtask-changes")
+        self._start_jobs()
+
+    def _start_jobs(self) -> None:
+        """The job worker and the cron scheduler of this process (imported here: they import the call path)."""
+        from gateway.cron.scheduler import Scheduler
+        from gateway.jobs.worker import JobWorker
+
+        worker = self.job_worker = JobWorker(self, self.jobs)
+        self.scheduler = Scheduler(self.schedules, lambda ticks: worker.wake())
+        loop = asyncio.get_running_loop()
+        self._background = [loop.create_task(worker.run(), name="wasmtask-jobs"),
+                            loop.create_task(self.scheduler.run(), name="wasmtask-cron")]
 
     async def stop(self) -> None:
+        for task in self._background:
+            task.cancel()
+        for task in self._background:
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
         if self._follower is not None:
             self._follower.cancel()
             try:
@@ -138,21 +183,30 @@ class Gateway:
     async def apply_changes(self) -> int:
         """Read the changes since the last seen one; drop what they make stale. Returns how many."""
         changes = await anyio.to_thread.run_sync(self.registry.changes_since, self._seen_change, CHANGE_BATCH)
+        if any(change.kind == "token_revoked" for change in changes):  # the deny list, from the registry
+            self.tokens.set_revoked(await anyio.to_thread.run_sync(self.registry.revoked_tokens))
         for change in changes:
-            if change.kind == "tenant_deleted":
+            if change.kind == "tenant_deleted":  # by the control plane (gateway/control_plane.py)
                 self.forget_tenant(change.tenant)
+                self.logs.forget(change.tenant)
+                if self.programs.artifacts is not None:  # its files on this host
+                    await anyio.to_thread.run_sync(self.programs.artifacts.remove_tenant, change.tenant)
+            elif change.kind == "token_revoked":
+                pass
             elif change.function is None:  # created or changed: its cached record (its rate and burst
                 self._tenants.pop(change.tenant, None)  # rebuild the buckets when they differ)
                 self._missing_tenants.pop(change.tenant, None)
             else:
                 await self.programs.invalidate((change.tenant, change.function), change.serial)
+                if change.kind == "delete":  # its files on this host (a local delete removed them already)
+                    await self.programs.remove_files((change.tenant, change.function))
             self._seen_change = max(self._seen_change, change.id)
         return len(changes)
 
     # who and which tenant
 
     def principal(self, headers: Mapping[str, str]) -> Principal | None:
-        return authenticate(headers, admin_key=self.keys.admin_key, jwt_secret=self.keys.jwt_secret)
+        return authenticate(headers, admin=self.keys.admin, tokens=self.tokens)
 
     async def tenant(self, name: str, principal: Principal | None = None) -> Tenant:
         """The tenant (cached in memory: tenants change only through this process); ``NotFound`` if none.
@@ -275,6 +329,9 @@ class Gateway:
         try:
             JavaScriptRuntime.shared()
             self.runtime_loaded = True
+            if self.programs.artifacts is not None:
+                for removed in self.programs.artifacts.prune_engines():
+                    logger.info("removed the prepared programs of another engine or runtime: %s", removed)
         except RuntimeMissing as exc:
             logger.warning("%s; JavaScript functions will fail with runtime_unavailable", exc)
 
@@ -285,22 +342,15 @@ def admission_key(tenant: Tenant, bucket: str) -> str:
     return tenant.name if bucket == EDGE_BUCKET else f"{tenant.name}/{bucket}"
 
 
-@contextlib.contextmanager
-def log_build(what: str) -> Iterator[None]:
-    """A guest build on this server (toolchains' ``Progress``): a line when it starts and when it ends."""
-    logger.info("%s ...", what)
-    started = time.monotonic()
-    try:
-        yield
-    finally:
-        logger.info("%s: done in %.1f s", what, time.monotonic() - started)
-
 
 def prepare_program(language: str, code: bytes, limits: Limits, snapshot: bool, compiler: Compiler,
                     filename: str = "") -> Program:
     """``isolates.prepare`` for stored code (bytes); blocking: call it on a worker thread."""
     # JavaScript of several files, or with imports, is bundled first (toolchains/bundler.py); one plain file is not
-    source: str | bytes = javascript_source(code, filename or None) if language == "javascript" else code
+    # (by the builder process when the compiler is its client: a confined process cannot run esbuild)
+    bundler = compiler if isinstance(compiler, Bundles) else None
+    source: str | bytes = (javascript_source(code, filename or None, bundler) if language == "javascript"
+                           else code)
     try:
         return prepare(language, source, limits, snapshot=snapshot, compiler=compiler, filename=filename or None)
     except RuntimeMissing as exc:

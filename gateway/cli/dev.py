@@ -210,8 +210,20 @@ class EmbeddedGateway:
         bound_port = self.sock.getsockname()[1]
         shown_host = f"[{host}]" if ":" in host else host
         self.url = f"http://{shown_host}:{bound_port}"
-        app = create_app(Settings(data_dir=self.data_dir, admin_key=self.admin_key))
+        settings = Settings(data_dir=self.data_dir, admin_key=self.admin_key)
+        app = create_app(settings)
         self.gateway = app.state.gateway
+        # tenants are the control plane's (gateway/control_plane.py): its listener, on a free loopback port
+        from gateway.control_plane import create_control_app
+
+        self.control_sock = socket.socket()
+        self.control_sock.bind(("127.0.0.1", 0))
+        self.control_url = f"http://127.0.0.1:{self.control_sock.getsockname()[1]}"
+        self.control_server = uvicorn.Server(uvicorn.Config(create_control_app(settings), log_level="warning",
+                                                            lifespan="on", access_log=False))
+        self.control_thread = threading.Thread(target=self.control_server.run,
+                                               kwargs={"sockets": [self.control_sock]}, daemon=True,
+                                               name="wasmtask-dev-control")
         config = uvicorn.Config(DevRouter(app, printer, target), log_level="warning", lifespan="on",
                                 access_log=False, timeout_graceful_shutdown=2)
         self.server = uvicorn.Server(config)
@@ -219,9 +231,10 @@ class EmbeddedGateway:
                                        name="wasmtask-dev-gateway")
 
     def start(self) -> EmbeddedGateway:
+        self.control_thread.start()
         self.thread.start()
-        while not self.server.started:
-            if not self.thread.is_alive():
+        while not self.server.started or not self.control_server.started:
+            if not self.thread.is_alive() or not self.control_thread.is_alive():
                 raise CliError("the local gateway did not start (see the messages above)", code="internal_error")
             time.sleep(0.01)
         return self
@@ -229,12 +242,15 @@ class EmbeddedGateway:
     def stop(self) -> None:
         self.stopped.set()
         self.server.should_exit = True
+        self.control_server.should_exit = True
         self.thread.join(timeout=10)
+        self.control_thread.join(timeout=10)
         self.sock.close()
+        self.control_sock.close()
         shutil.rmtree(self.data_dir, ignore_errors=True)
 
     def connection(self) -> Connection:
-        return Connection(url=self.url, token=None, admin_key=self.admin_key)
+        return Connection(url=self.url, token=None, admin_key=self.admin_key, control_url=self.control_url)
 
 
 class DevSession:
@@ -290,7 +306,7 @@ class DevSession:
     def _ensure_tenant(self, connection: Connection) -> None:
         if self.tenant in self.tenants:
             return
-        with connection.client(admin=True) as client:
+        with connection.control_client(admin=True) as client:
             response = client.send("POST", "/api/tenants", json={"name": self.tenant})
             if response.status_code not in (201, 409):  # 409: it exists
                 raise_for_error(response)

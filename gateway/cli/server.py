@@ -1,9 +1,10 @@
-"""``wasmtask serve``: the gateway under uvicorn, with a development banner (admin key, demo token)."""
+"""``wasmtask serve``: the control plane's process (tenants, tokens; it prints the development banner:
+admin key, demo token), then the gateway under uvicorn, in this process or several workers."""
 
 from __future__ import annotations
 
+import atexit
 import os
-import shutil
 import sys
 from pathlib import Path
 from typing import TextIO
@@ -11,80 +12,84 @@ from typing import TextIO
 import click
 import uvicorn
 
-from gateway.app import create_app, tune_process
+from gateway.app import EVENT_LOOP, create_app, tune_process
 from gateway.config import Settings, parse_workers
+from gateway.confinement.serving import BUILDER_VARIABLE, confine_serving, run_workers
+from gateway.console.server import AssetsMissing, console_settings, start_console
+from gateway.control_plane import (
+    ControlPlaneFailed,
+    ControlPlaneProcess,
+    exec_without_credentials,
+    serving_environment,
+    serving_settings,
+)
 from gateway.coordination.redis_server import PrivateRedis, RedisServerError
-from gateway.errors import Conflict
-from gateway.identity.tokens import SCOPES, issue
 from gateway.service import Gateway
-
-DEMO_TENANT = "demo"
-DEMO_TOKEN_TTL_SECONDS = 24 * 3600
+from toolchains.builder import BuilderProcess
 
 
-def ensure_demo_tenant(gateway: Gateway) -> None:
-    defaults = gateway.settings.tenant
-    try:
-        gateway.registry.create_tenant(
-            DEMO_TENANT,
-            max_limits=defaults.max_limits,
-            rate_per_second=defaults.rate_per_second,
-            rate_burst=defaults.rate_burst,
-            concurrency=gateway.settings.tenant_concurrency,
-        )
-    except Conflict:
-        pass
+def serve(settings: Settings, host: str, port: int, *, demo: bool = True, out: TextIO = sys.stdout,
+          console_port: int | None = None, control_host: str = "127.0.0.1", control_port: int | None = None,
+          control_url: str | None = None, reexec: bool = False) -> int:
+    """Serve until stopped: in this process (one worker), or under uvicorn's supervisor (several).
+    ``console_port``: the web console's own origin (gateway/console), none when None.
 
-
-def banner(gateway: Gateway, url: str, out: TextIO) -> None:
-    """What a newcomer needs to curl at once: the admin key (if it is a generated dev key) and a demo token."""
-    keys = gateway.keys
-    demo = gateway.registry.get_tenant(DEMO_TENANT)
-    token, _ = issue(keys.jwt_secret, DEMO_TENANT, list(SCOPES), tenant_id=demo.uid, ttl_seconds=DEMO_TOKEN_TTL_SECONDS)
-    data_dir = gateway.settings.data_dir
-    lines = [
-        f"wasmtask gateway on {url}  (data dir: {data_dir})",
-        (f"  admin key (development; stored in {data_dir / 'admin.key'}): {keys.admin_key}"
-         if keys.admin_key_generated else "  admin key: from WASMTASK_ADMIN_KEY"),
-        f"  token for tenant '{DEMO_TENANT}' (scopes {','.join(SCOPES)}; valid 24 h):",
-        f"    export WASMTASK_URL={url}",
-        f"    export WASMTASK_TOKEN={token}",
-        *([f"    export WASMTASK_ADMIN_KEY={keys.admin_key}   # for wasmtask tenants / token"]
-          if keys.admin_key_generated else []),
-        "  try:",
-        f'    curl -s -X POST "$WASMTASK_URL/api/run/{DEMO_TENANT}?name=you" -H "authorization: Bearer $WASMTASK_TOKEN"'
-        " -H 'content-type: text/javascript' --data-binary @examples/webtask-ctx.js",
-        f"    wasmtask deploy examples/worker.js --tenant {DEMO_TENANT} --name hello"
-        f' && curl -s "$WASMTASK_URL/run/{DEMO_TENANT}/hello?name=you"',
-        f"    wasmtask logs --tenant {DEMO_TENANT}"
-        f'   # or: curl -N -H "authorization: Bearer $WASMTASK_TOKEN" $WASMTASK_URL/api/logs/{DEMO_TENANT}',
-        f"  API reference: {url}/docs  (OpenAPI: {url}/openapi.json)",
-    ]
-    if shutil.which("wasmtask") is None:
-        lines.append(f"  (the CLI is {Path(sys.executable).parent / 'wasmtask'}: `. .venv/bin/activate` puts "
-                     "wasmtask on your PATH)")
-    print("\n".join(lines), file=out, flush=True)
-
-
-def serve(settings: Settings, host: str, port: int, *, demo: bool = True, out: TextIO = sys.stdout) -> int:
-    """Serve until stopped: in this process (one worker), or under uvicorn's supervisor (several)."""
+    First the control plane's process (gateway/control_plane.py) on ``control_port`` (default
+    ``port`` + 1): it creates the keys and prints the banner. Then this process drops every key
+    that mints credentials (``reexec``: when the operator's environment holds one, it re-executes
+    itself without them) before it builds the gateway, which will run guest code. ``control_url``:
+    a control plane that runs elsewhere (a service of its own, deploy/compose.yaml): none is started."""
     tune_process()
-    gateway = Gateway(settings)  # creates the keys and the registry before any worker starts
-    if demo:
-        ensure_demo_tenant(gateway)
     shown_host = f"[{host}]" if ":" in host else host
     url = f"http://{shown_host}:{port}"
-    if demo:
-        banner(gateway, url, out)
-    else:
-        print(f"wasmtask gateway on {url}  (data dir: {settings.data_dir})", file=out, flush=True)
+    control: ControlPlaneProcess | None = None
+    if control_url is None:  # started here, unless a re-executed serve adopts the one it started
+        try:
+            control = ControlPlaneProcess.adopt() or ControlPlaneProcess.start(
+                settings, control_host, control_port or port + 1, serving_url=url, demo=demo)
+        except ControlPlaneFailed as exc:
+            print(f"wasmtask: {exc}", file=sys.stderr, flush=True)
+            return 2
+        control_url = control.url
+        atexit.register(control.stop)
+    if reexec and (settings.admin_key or settings.signing_key):
+        exec_without_credentials(sys.orig_argv[1:], control)
+    settings = serving_settings(settings, control_url)
+    inherited = serving_environment(os.environ)  # what workers and the builder inherit: no key that mints one
+    os.environ.clear()
+    os.environ.update({**inherited, "WASMTASK_CONTROL_URL": settings.control_url or control_url})
+    console_url = None
+    if console_port:
+        settings, console_url = console_settings(settings, host, console_port)
+    # builds (compilers, esbuild) run in the builder process: serving processes never exec (gateway/confinement)
+    builder = BuilderProcess.start()
+    atexit.register(builder.stop)
+    os.environ[BUILDER_VARIABLE] = str(builder.directory)  # for --workers N
+    gateway = Gateway(settings, compiler=builder.client())  # reads the keys, opens the registry before any worker
+    if not demo or control is None:  # with the demo, the control plane printed the banner
+        print(f"wasmtask gateway on {url}  (data dir: {settings.data_dir})\n"
+              f"  control plane (tenants, tokens) on {control_url}", file=out, flush=True)
+    if settings.workers == 1:  # this process will run guest code: it locks itself in while it has one thread
+        confine_serving(settings, bind_ports=(port, console_port) if console_port else (port,), gateway=gateway)
+    if console_port and console_url:
+        show_console(url, host, console_port, console_url, out)
     if settings.workers == 1:
-        uvicorn.run(create_app(gateway=gateway), host=host, port=port, log_level="info",
+        uvicorn.run(create_app(gateway=gateway), host=host, port=port, log_level="info", loop=EVENT_LOOP,
                     access_log=settings.access_log,  # off by default: each call's events are on its tenant's log
                     timeout_graceful_shutdown=5)
         return 0
     gateway.close()
     return serve_workers(settings, host, port, out)
+
+
+def show_console(api_url: str, host: str, console_port: int, console_url: str, out: TextIO) -> None:
+    """Start the console's listener (a thread of this process) and print its URL, or why it is not there."""
+    try:
+        start_console(api_url, host, console_port)
+    except (AssetsMissing, OSError) as exc:
+        print(f"  console: not started ({exc})", file=out, flush=True)
+        return
+    print(f"  console: {console_url}  (sign in with a tenant token or the admin key)", file=out, flush=True)
 
 
 def serve_workers(settings: Settings, host: str, port: int, out: TextIO) -> int:
@@ -111,8 +116,8 @@ def serve_workers(settings: Settings, host: str, port: int, out: TextIO) -> int:
         "WASMTASK_REDIS_URL": redis_url,
     })
     try:
-        uvicorn.run("gateway.app:worker_app", factory=True, workers=settings.workers, host=host, port=port,
-                    log_level="info", access_log=settings.access_log, timeout_graceful_shutdown=5)
+        run_workers("gateway.app:worker_app", factory=True, workers=settings.workers, host=host, port=port,
+                    log_level="info", loop=EVENT_LOOP, access_log=settings.access_log, timeout_graceful_shutdown=5)
     finally:
         if private is not None:
             private.stop()
@@ -137,7 +142,17 @@ def _workers(ctx: click.Context, param: click.Parameter, value: str | None) -> i
 @click.option("--workers", metavar="N", callback=_workers,
               help="Gateway processes sharing the port: a number or auto (one per CPU); more than 1 needs Redis "
                    "(env WASMTASK_WORKERS; default 1).")
-def serve_command(host: str, port: int, data_dir: Path | None, no_demo: bool, workers: int | None) -> int:
+@click.option("--console-port", type=click.IntRange(0, 65535), default=None,
+              help="The web console's own port (default: --port + 2; 0: no console).")
+@click.option("--control-host", default="127.0.0.1", show_default=True,
+              help="The control plane's address (tenants, tokens: the admin's API; keep it private).")
+@click.option("--control-port", type=click.IntRange(1, 65535), default=None,
+              help="The control plane's port (default: --port + 1).")
+@click.option("--control-url", metavar="URL",
+              help="Start no control plane: one runs elsewhere, at URL (a service of its own; no demo then).")
+def serve_command(host: str, port: int, data_dir: Path | None, no_demo: bool, workers: int | None,
+                  console_port: int | None, control_host: str, control_port: int | None,
+                  control_url: str | None) -> int:
     """Run the gateway: the HTTP API, the functions' endpoints and the live logs.
 
     Configuration: the WASMTASK_* variables (gateway/README.md, "Configuration").
@@ -146,4 +161,9 @@ def serve_command(host: str, port: int, data_dir: Path | None, no_demo: bool, wo
         settings = Settings.from_env(data_dir=data_dir, workers=workers)
     except ValueError as exc:
         raise click.UsageError(str(exc)) from None
-    return serve(settings, host, port, demo=not no_demo)
+    if control_port is None and port == 65535 and control_url is None:
+        raise click.UsageError("--port 65535 leaves no default --control-port: give one")
+    return serve(settings, host, port, demo=not no_demo,
+                 console_port=port + 2 if console_port is None and port <= 65533 else console_port,
+                 control_host=control_host, control_port=control_port,
+                 control_url=control_url.rstrip("/") if control_url else None, reexec=True)

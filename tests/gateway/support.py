@@ -23,10 +23,13 @@ import uvicorn
 
 from gateway.app import create_app
 from gateway.config import Settings
+from gateway.control_plane import create_control_app
 
 REPO = Path(__file__).resolve().parents[2]
 ADMIN_KEY = "test-admin-key-0123456789"
 REGISTRY_BACKENDS = ["sqlite", "postgres"]  # the gateway suite runs on each (tests/gateway/conftest.py)
+# a serving listener's URL -> its control plane's (tenants, tokens): filled by the servers below, read by Api
+CONTROL_URLS: dict[str, str] = {}
 
 
 def child_pids(pid: int) -> set[int]:
@@ -53,31 +56,53 @@ def unique(prefix: str) -> str:
     return f"{prefix}-{uuid.uuid4().hex[:8]}"
 
 
-class ThreadServer:
-    """The app under uvicorn in a daemon thread of the test process."""
+class _Listener:
+    """One ASGI app under uvicorn in a daemon thread, on a free loopback port."""
 
-    def __init__(self, settings: Settings) -> None:
-        self.settings = settings
-        self.app = create_app(settings)
+    def __init__(self, app: Any) -> None:
         self.sock = socket.socket()
         self.sock.bind(("127.0.0.1", 0))
         self.url = f"http://127.0.0.1:{self.sock.getsockname()[1]}"
-        self.server = uvicorn.Server(uvicorn.Config(self.app, log_level="warning", lifespan="on"))
+        self.server = uvicorn.Server(uvicorn.Config(app, log_level="warning", lifespan="on"))
         self.thread = threading.Thread(target=self.server.run, kwargs={"sockets": [self.sock]}, daemon=True)
 
-    def start(self) -> ThreadServer:
+    def start(self) -> None:
         self.thread.start()
         deadline = time.monotonic() + 60
         while not self.server.started:
             if time.monotonic() > deadline or not self.thread.is_alive():
                 raise RuntimeError("the gateway did not start")
             time.sleep(0.01)
-        return self
 
     def stop(self) -> None:
         self.server.should_exit = True
         self.thread.join(timeout=30)
         self.sock.close()
+
+
+class ThreadServer:
+    """The serving app and the control plane's (gateway/control_plane.py), each under uvicorn on its own
+    port, in daemon threads of the test process (``wasmtask serve`` runs them as separate processes)."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self.app = create_app(settings)
+        self.serving = _Listener(self.app)
+        self.control = _Listener(create_control_app(settings))
+        self.url = self.serving.url
+        self.control_url = self.control.url
+        self.server = self.serving.server
+
+    def start(self) -> ThreadServer:
+        self.control.start()
+        self.serving.start()
+        CONTROL_URLS[self.url] = self.control_url
+        return self
+
+    def stop(self) -> None:
+        CONTROL_URLS.pop(self.url, None)
+        self.serving.stop()
+        self.control.stop()
 
 
 class ProcessServer:
@@ -86,14 +111,17 @@ class ProcessServer:
     def __init__(self, data_dir: Path, env: dict[str, str] | None = None) -> None:
         self.data_dir = data_dir
         self.port = free_port()
+        self.control_port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
+        self.control_url = f"http://127.0.0.1:{self.control_port}"
+        CONTROL_URLS[self.url] = self.control_url
         self.env = {**os.environ, "WASMTASK_ADMIN_KEY": ADMIN_KEY, **(env or {})}
         self.process: subprocess.Popen[str] | None = None
         self.log = data_dir.parent / "server.log"  # appended to by every start on this data dir
 
     def start(self, *, demo: bool = False) -> ProcessServer:
         command = [sys.executable, "-m", "gateway.cli", "serve", "--host", "127.0.0.1", "--port", str(self.port),
-                   "--data-dir", str(self.data_dir)]
+                   "--control-port", str(self.control_port), "--data-dir", str(self.data_dir)]
         if not demo:
             command.append("--no-demo")
         self.process = subprocess.Popen(
@@ -223,24 +251,40 @@ def _alive(pid: int) -> bool:
 
 
 class Api:
-    """A test's view of one gateway: admin calls, tenants, tokens, and plain httpx."""
+    """A test's view of one gateway: admin calls, tenants, tokens, and plain httpx.
 
-    def __init__(self, url: str) -> None:
+    ``http`` talks to the serving listener (functions, runs, logs); ``control`` to its control
+    plane (tenants, tokens), found in ``CONTROL_URLS`` unless given."""
+
+    def __init__(self, url: str, control_url: str | None = None) -> None:
         self.url = url
         self.http = httpx.Client(base_url=url, timeout=30, trust_env=False)
+        self.control_url = control_url or CONTROL_URLS[url]
+        self.control = httpx.Client(base_url=self.control_url, timeout=30, trust_env=False)
         self.admin = {"authorization": f"Bearer {ADMIN_KEY}"}
 
     def create_tenant(self, name: str | None = None, **fields: Any) -> str:
         name = name or unique("t")
-        response = self.http.post("/api/tenants", json={"name": name, **fields}, headers=self.admin)
+        response = self.control.post("/api/tenants", json={"name": name, **fields}, headers=self.admin)
         assert response.status_code == 201, response.text
+        wait_for_tenant(self.http, name)
         return name
 
     def token(self, tenant: str, scopes: str | list[str] = "run,deploy,logs", **fields: Any) -> dict[str, str]:
-        response = self.http.post("/api/tokens", json={"tenant": tenant, "scopes": scopes, **fields},
-                                  headers=self.admin)
+        response = self.control.post("/api/tokens", json={"tenant": tenant, "scopes": scopes, **fields},
+                                     headers=self.admin)
         assert response.status_code == 201, response.text
         return {"authorization": f"Bearer {response.json()['token']}"}
+
+    def delete_tenant(self, name: str) -> None:
+        """Delete on the control plane, then wait until the serving listener has forgotten it
+        (the change feed: within a poll)."""
+        response = self.control.delete(f"/api/tenants/{name}", headers=self.admin)
+        assert response.status_code == 200, response.text
+        deadline = time.monotonic() + 10
+        while self.http.get(f"/api/tenants/{name}", headers=self.admin).status_code != 404:
+            assert time.monotonic() < deadline, f"the serving listener still knows tenant {name!r}"
+            time.sleep(0.02)
 
     def deploy(self, tenant: str, name: str, code: str, headers: dict[str, str], **fields: Any) -> httpx.Response:
         return self.http.put(f"/api/functions/{tenant}/{name}", json={"code": code, **fields}, headers=headers)
@@ -248,7 +292,19 @@ class Api:
     def deployed(self, tenant: str, name: str, code: str, headers: dict[str, str], **fields: Any) -> dict[str, Any]:
         response = self.deploy(tenant, name, code, headers, **fields)
         assert response.status_code == 200, response.text
-        return response.json()
+        answer: dict[str, Any] = response.json()
+        return answer
+
+
+def wait_for_tenant(http: httpx.Client, name: str, timeout: float = 10.0) -> None:
+    """Until the serving listener knows a tenant the control plane created (it learns it from the
+    registry's change feed within a poll: gateway/service.py)."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if http.get(f"/api/tenants/{name}", headers={"authorization": f"Bearer {ADMIN_KEY}"}).status_code == 200:
+            return
+        time.sleep(0.02)
+    raise AssertionError(f"the serving listener did not learn of tenant {name!r} in {timeout} s")
 
 
 def error_code(response: httpx.Response) -> str:

@@ -120,13 +120,14 @@ def test_malformed_deploys_are_invalid_requests(api: Api, served: tuple, body: b
      b'{"name": "ok-name", "concurrency": "lots"}', b'{"name": "ok-name", "max_limits": {"fuel": 0}}'],
 )
 def test_malformed_tenants_are_invalid_requests(api: Api, body: bytes) -> None:
-    response = api.http.post("/api/tenants", content=body, headers={**api.admin, "content-type": "application/json"})
+    response = api.control.post("/api/tenants", content=body,
+                                headers={**api.admin, "content-type": "application/json"})
 
     assert (response.status_code, error_code(response)) == (400, "invalid_request"), response.text
 
 
 def test_a_duplicate_tenant_is_a_conflict(api: Api, tenant: str) -> None:
-    response = api.http.post("/api/tenants", json={"name": tenant}, headers=api.admin)
+    response = api.control.post("/api/tenants", json={"name": tenant}, headers=api.admin)
 
     assert (response.status_code, error_code(response)) == (409, "conflict")
 

@@ -28,10 +28,13 @@ def test_serve_prints_a_dev_admin_key_and_a_demo_token(tmp_path: Path) -> None:
         output = server.output()
         admin_key = re.search(r"admin key \(development; stored in .*\): (\S+)", output)
         token = re.search(r"export WASMTASK_TOKEN=(\S+)", output)
-        assert admin_key and token, output
+        control_url = re.search(r"export WASMTASK_CONTROL_URL=(\S+)", output)
+        assert admin_key and token and control_url, output
+        assert control_url.group(1) == server.control_url
         http = httpx.Client(base_url=server.url, trust_env=False)
 
-        tenants = http.get("/api/tenants", headers={"authorization": f"Bearer {admin_key.group(1)}"})
+        tenants = httpx.get(control_url.group(1) + "/api/tenants",
+                            headers={"authorization": f"Bearer {admin_key.group(1)}"}, trust_env=False)
         ran = http.post("/api/run/demo", content="module.exports = function (cb) { cb(null, 'hi'); };",
                         headers={"authorization": f"Bearer {token.group(1)}", "content-type": "text/javascript"})
 

@@ -9,7 +9,9 @@ import httpx
 import jwt
 import orjson
 import pytest
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
+from gateway.identity.keys import load_signing_key
 from tests.gateway.support import Api, ThreadServer, error_code
 
 PRIVATE = "module.exports = function (cb) { cb(null, 'b-private'); };"
@@ -84,8 +86,13 @@ def test_the_admin_routes_refuse_tenant_tokens(api: Api, two_tenants: tuple) -> 
         ("DELETE", f"/api/tenants/{b}", {}),
     ]
     for method, url, options in requests:
-        response = send(api, method, url, options, a_token)
+        headers = {**options.get("headers", {}), **a_token}
+        response = api.control.request(method, url, headers=headers, json=options.get("json"))
         assert (response.status_code, error_code(response)) == (403, "forbidden"), (method, url)
+        # a serving listener has none of these routes: it names the control plane
+        misdirected = send(api, method, url, options, api.admin)
+        assert (misdirected.status_code, error_code(misdirected)) == (421, "control_plane_route"), (method, url)
+        assert misdirected.json()["error"]["control_url"]
 
 
 def test_scopes_limit_what_a_token_may_do(api: Api, tenant: str) -> None:
@@ -109,23 +116,28 @@ def part(data: dict) -> str:
 def test_forged_and_expired_tokens_are_refused(api: Api, server: ThreadServer, tenant: str) -> None:
     api.deployed(tenant, "private", PRIVATE, api.token(tenant), auth="token")
     now = int(time.time())
-    claims = {"iss": "wasmtask", "ten": tenant, "scopes": ["run", "deploy", "logs"], "iat": now, "exp": now + 600}
-    server_secret = server.app.state.gateway.keys.jwt_secret
+    claims = {"iss": "wasmtask", "ten": tenant, "scopes": ["run", "deploy", "logs"], "iat": now, "exp": now + 600,
+              "jti": "forged-in-the-test"}
+    signing_key = load_signing_key(server.settings)
     bad_tokens = {
-        "alg none": f"{part({'alg': 'none', 'typ': 'JWT'})}.{part(claims)}.",
-        "wrong key": jwt.encode(claims, "x" * 64, algorithm="HS256"),
-        "expired": jwt.encode({**claims, "iat": now - 100, "exp": now - 10}, server_secret, algorithm="HS256"),
-        "garbage": "garbage",
+        "alg none": (f"{part({'alg': 'none', 'typ': 'JWT'})}.{part(claims)}.", "unauthorized"),
+        "wrong key": (jwt.encode(claims, Ed25519PrivateKey.generate(), algorithm="EdDSA"), "unauthorized"),
+        "expired": (jwt.encode({**claims, "iat": now - 100, "exp": now - 10}, signing_key, algorithm="EdDSA"),
+                    "unauthorized"),
+        "no jti": (jwt.encode({k: v for k, v in claims.items() if k != "jti"}, signing_key, algorithm="EdDSA"),
+                   "unauthorized"),
+        "HS256 of an earlier wasmtask": (jwt.encode(claims, "x" * 64, algorithm="HS256"), "token_reissue_required"),
+        "garbage": ("garbage", "unauthorized"),
     }
 
-    for label, token in bad_tokens.items():
+    for label, (token, code) in bad_tokens.items():
         auth = {"authorization": f"Bearer {token}"}
         for method, url in (("GET", f"/api/functions/{tenant}"), ("GET", f"/run/{tenant}/private"),
                             ("GET", f"/api/logs/{tenant}"), ("PUT", f"/api/functions/{tenant}/private")):
             response = api.http.request(method, url, headers=auth, json={"code": PUBLIC})
-            assert (response.status_code, error_code(response)) == (401, "unauthorized"), (label, method, url)
+            assert (response.status_code, error_code(response)) == (401, code), (label, method, url)
 
-    good = jwt.encode(claims, server_secret, algorithm="HS256")
+    good = jwt.encode(claims, signing_key, algorithm="EdDSA")
     assert api.http.get(f"/run/{tenant}/private", headers={"authorization": f"Bearer {good}"}).json() == "b-private"
 
 
@@ -149,9 +161,8 @@ def test_an_unknown_tenant_is_not_found_for_the_admin(api: Api) -> None:
 def test_deleting_a_tenant_removes_its_functions(api: Api, tenant: str, token: dict) -> None:
     api.deployed(tenant, "f", PUBLIC, token)
 
-    deleted = api.http.delete(f"/api/tenants/{tenant}", headers=api.admin)
+    api.delete_tenant(tenant)
 
-    assert deleted.status_code == 200
     assert error_code(api.http.get(f"/run/{tenant}/f")) == "not_found"
     assert error_code(api.http.get(f"/api/functions/{tenant}", headers=token)) == "not_found"
 
@@ -169,7 +180,7 @@ def test_a_token_does_not_outlive_its_tenant(api: Api) -> None:
     name = api.create_tenant()
     old_token = api.token(name)
     api.deployed(name, "f", PUBLIC, old_token)
-    assert api.http.delete(f"/api/tenants/{name}", headers=api.admin).status_code == 200
+    api.delete_tenant(name)
 
     api.create_tenant(name)  # a new tenant with the old name
 
@@ -182,11 +193,11 @@ def test_a_token_does_not_outlive_its_tenant(api: Api) -> None:
 
 def test_a_token_from_before_tenant_ids_is_held_to_its_issue_time(api: Api, server: ThreadServer) -> None:
     name = api.create_tenant()
-    secret = server.app.state.gateway.keys.jwt_secret
+    signing_key = load_signing_key(server.settings)
     now = int(time.time())
-    legacy = {"iss": "wasmtask", "ten": name, "scopes": ["deploy"], "exp": now + 600}  # no "tid"
-    older = jwt.encode({**legacy, "iat": now - 3600}, secret, algorithm="HS256")
-    fresh = jwt.encode({**legacy, "iat": now}, secret, algorithm="HS256")
+    legacy = {"iss": "wasmtask", "ten": name, "scopes": ["deploy"], "exp": now + 600, "jti": "j1"}  # no "tid"
+    older = jwt.encode({**legacy, "iat": now - 3600}, signing_key, algorithm="EdDSA")
+    fresh = jwt.encode({**legacy, "iat": now}, signing_key, algorithm="EdDSA")
 
     assert api.http.get(f"/api/functions/{name}", headers={"authorization": f"Bearer {older}"}).status_code == 401
     assert api.http.get(f"/api/functions/{name}", headers={"authorization": f"Bearer {fresh}"}).status_code == 200

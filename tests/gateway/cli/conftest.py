@@ -28,7 +28,7 @@ def cli(api: Api, tenant: str, token: dict[str, str], monkeypatch: pytest.Monkey
     """``wasmtask`` for a fresh tenant: WASMTASK_URL, _TOKEN (of ``tenant``) and _ADMIN_KEY set; cwd a temp dir."""
     for name in CLI_VARIABLES:
         monkeypatch.delenv(name, raising=False)
-    env = {"WASMTASK_URL": api.url, "WASMTASK_TOKEN": token["authorization"].removeprefix("Bearer "),
+    env = {"WASMTASK_URL": api.url, "WASMTASK_CONTROL_URL": api.control_url, "WASMTASK_TOKEN": token["authorization"].removeprefix("Bearer "),
            "WASMTASK_ADMIN_KEY": ADMIN_KEY, "NO_COLOR": "1", "COLUMNS": "200"}
     for name, value in env.items():
         monkeypatch.setenv(name, value)

@@ -29,6 +29,7 @@ def run(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
 def test_tenant_token_deploy_invoke_list(api: Api, tmp_path: Path, capsys: pytest.CaptureFixture[str],
                                          monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("WASMTASK_URL", api.url)
+    monkeypatch.setenv("WASMTASK_CONTROL_URL", api.control_url)
     monkeypatch.setenv("WASMTASK_ADMIN_KEY", ADMIN_KEY)
     monkeypatch.delenv("WASMTASK_TOKEN", raising=False)
     tenant = unique("cli")

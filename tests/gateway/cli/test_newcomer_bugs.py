@@ -43,7 +43,7 @@ def test_tenants_create_without_a_name_creates_nothing(cli: Cli, api: Api) -> No
     ran = cli("tenants", "create")
 
     assert ran.status == 2 and "Missing argument 'NAME'" in ran.err
-    names = [t["name"] for t in api.http.get("/api/tenants", headers=api.admin).json()["tenants"]]
+    names = [t["name"] for t in api.control.get("/api/tenants", headers=api.admin).json()["tenants"]]
     assert "none" not in names and "None" not in names
 
 

@@ -9,8 +9,10 @@ from pathlib import Path
 
 import orjson
 import pytest
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from gateway.coordination.redis_server import PrivateRedis
+from gateway.identity.keys import encode_private
 from tests.gateway.support import Api, ProcessServer
 
 HELLO = "module.exports = function (cb) { cb(null, 'v1'); };"
@@ -98,7 +100,8 @@ def test_logs_of_a_call_on_one_are_streamed_by_the_other(pair: tuple[Api, Api]) 
 
 def test_two_hosts_share_postgresql_and_redis(tmp_path: Path, redis_server: PrivateRedis, postgres) -> None:
     """Two hosts: separate data dirs, one PostgreSQL, one Redis, the same keys from the environment."""
-    keys = {"WASMTASK_JWT_SECRET": "j" * 48, "WASMTASK_SECRET_KEY": "Zm9vYmFyZm9vYmFyZm9vYmFyZm9vYmFyZm9vYmFyMDE=",
+    signing_key = encode_private(Ed25519PrivateKey.generate())  # tokens one host's control plane signs, both verify
+    keys = {"WASMTASK_SIGNING_KEY": signing_key, "WASMTASK_SECRET_KEY": "Zm9vYmFyZm9vYmFyZm9vYmFyZm9vYmFyZm9vYmFyMDE=",
             "WASMTASK_DATABASE_URL": postgres.create_database("hosts"), "WASMTASK_REDIS_URL": redis_server.url}
     first = ProcessServer(tmp_path / "host-a", keys).start()
     second = ProcessServer(tmp_path / "host-b", keys).start()

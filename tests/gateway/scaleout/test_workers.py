@@ -19,7 +19,7 @@ HELLO = "module.exports = function (cb) { cb(null, 'hello'); };"
 
 
 def workers_of(server: ProcessServer) -> set[int]:
-    """uvicorn's worker processes (they run the app; the supervisor does not)."""
+    """uvicorn's worker processes (they run the app; the supervisor does not, nor the control plane or the builder)."""
     assert server.process is not None
     workers = set()
     for pid in child_pids(server.process.pid):
@@ -27,7 +27,8 @@ def workers_of(server: ProcessServer) -> set[int]:
             cmdline = Path(f"/proc/{pid}/cmdline").read_bytes().decode(errors="replace")
         except OSError:  # it has just exited: not a worker
             continue
-        if "multiprocessing.resource_tracker" not in cmdline:
+        if not any(other in cmdline for other in ("multiprocessing.resource_tracker", "gateway.control_plane",
+                                                  "toolchains.builder")):
             workers.add(pid)
     return workers
 
