@@ -96,7 +96,7 @@ class GatewayUnderTest:
             env["WASMTASK_REDIS_URL"] = redis_url
         argv = [sys.executable, "-m", "gateway.cli", "serve", "--host", "127.0.0.1", "--port", str(port),
                 "--data-dir", str(data_dir), "--no-demo", "--workers", str(workers),
-                "--control-port", str(self.control_port)]
+                "--control-port", str(self.control_port), "--console-port", "0"]  # no console in benches
         self.server = Server(name, argv, port, work_dir / f"{name}.log", ready_path="/healthz",
                              cwd=REPO_ROOT, env=env)
         self.admin: httpx.Client | None = None  # carries the admin key

@@ -23,10 +23,20 @@ class ServerFailed(RuntimeError):
     """A server did not start or did not answer in time; the message ends with its log tail."""
 
 
+_handed_out: set[int] = set()
+
+
 def free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind((HOST, 0))
-        return int(sock.getsockname()[1])
+    """A loopback port nobody listens on, never one this process was given before: the kernel may
+    offer a just-closed port again, and two servers started together (a gateway and its control
+    plane) must not both be told the same one."""
+    while True:
+        with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+            sock.bind((HOST, 0))
+            port = int(sock.getsockname()[1])
+        if port not in _handed_out:
+            _handed_out.add(port)
+            return port
 
 
 def log_tail(path: Path, lines: int = 15) -> str:

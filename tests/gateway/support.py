@@ -21,6 +21,7 @@ from urllib.parse import quote
 import httpx
 import uvicorn
 
+from benches.processes import free_port
 from gateway.app import create_app
 from gateway.config import Settings
 from gateway.control_plane import create_control_app
@@ -44,12 +45,6 @@ def child_pids(pid: int) -> set[int]:
             if int(stat.rpartition(")")[2].split()[1]) == pid:
                 found.add(int(entry.name))
     return found
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def unique(prefix: str) -> str:
@@ -112,6 +107,7 @@ class ProcessServer:
         self.data_dir = data_dir
         self.port = free_port()
         self.control_port = free_port()
+        self.console_port = free_port()  # not port + 2 (serve's default): that one nobody checked is free
         self.url = f"http://127.0.0.1:{self.port}"
         self.control_url = f"http://127.0.0.1:{self.control_port}"
         CONTROL_URLS[self.url] = self.control_url
@@ -121,7 +117,8 @@ class ProcessServer:
 
     def start(self, *, demo: bool = False) -> ProcessServer:
         command = [sys.executable, "-m", "gateway.cli", "serve", "--host", "127.0.0.1", "--port", str(self.port),
-                   "--control-port", str(self.control_port), "--data-dir", str(self.data_dir)]
+                   "--control-port", str(self.control_port), "--console-port", str(self.console_port),
+                   "--data-dir", str(self.data_dir)]
         if not demo:
             command.append("--no-demo")
         self.process = subprocess.Popen(
