@@ -198,7 +198,10 @@ class EmbeddedGateway:
         self.stopped = threading.Event()
         self.data_dir = Path(tempfile.mkdtemp(prefix="wasmtask-dev-"))
         self.admin_key = secrets.token_urlsafe(24)
-        self.sock = socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET)
+        # IPPROTO_TCP, not 0: asyncio sets TCP_NODELAY only on connections labelled TCP (else every
+        # small response waits for the client's delayed ACK: gateway/confinement/serving.py)
+        self.sock = socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET, socket.SOCK_STREAM,
+                                  socket.IPPROTO_TCP)
         self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         try:
             self.sock.bind((host, port))
@@ -216,7 +219,7 @@ class EmbeddedGateway:
         # tenants are the control plane's (gateway/control_plane.py): its listener, on a free loopback port
         from gateway.control_plane import create_control_app
 
-        self.control_sock = socket.socket()
+        self.control_sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM, socket.IPPROTO_TCP)
         self.control_sock.bind(("127.0.0.1", 0))
         self.control_url = f"http://127.0.0.1:{self.control_sock.getsockname()[1]}"
         self.control_server = uvicorn.Server(uvicorn.Config(create_control_app(settings), log_level="warning",

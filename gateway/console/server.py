@@ -144,7 +144,7 @@ def start_console(api_url: str, host: str, port: int) -> None:
     ``AssetsMissing`` when the assets are not built, ``OSError`` when the port is taken."""
     app = console_app(api_url)
     family = socket.AF_INET6 if ":" in host else socket.AF_INET
-    listener = socket.socket(family, socket.SOCK_STREAM)
+    listener = socket.socket(family, socket.SOCK_STREAM, socket.IPPROTO_TCP)  # TCP_NODELAY: serving.py
     listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     try:
         listener.bind((host, port))
