@@ -37,6 +37,10 @@ makes a new version (a new serial) whose program is written like a deploy's
 (a rollback prepares the old source again), so no older file is ever read: a
 publish removes the function's older ones, a delete the function's directory.
 
+Written by an ``ArtifactWriter`` (gateway/artifact_files.py): under ``wasmtask
+serve``, the builder process, which compiles each image from its Wasm itself
+(serving processes may only read these files); else this process.
+
 Only JavaScript snapshots are stored: the other languages' programs are
 content-keyed compiled modules that ``prepare`` maps from the module cache
 already (isolates/module_cache.py, isolates/functions.py).
@@ -44,18 +48,13 @@ already (isolates/module_cache.py, isolates/functions.py).
 
 from __future__ import annotations
 
-import contextlib
-import errno
 import fcntl
 import hashlib
 import logging
 import mmap
 import os
-import shutil
-import tempfile
-import time
 import zlib
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -63,7 +62,16 @@ from typing import Any
 import orjson
 import wasmtime
 
-from gateway.errors import StorageFull
+from gateway.artifact_files import (
+    HEADER_SUFFIX,
+    LOCK_NAME,
+    MODULE_SUFFIX,
+    ArtifactWriter,
+    Image,
+    LocalArtifactWriter,
+    StagedFile,
+    engine_name,
+)
 from gateway.registry import FunctionVersion
 from isolates import ModuleProgram, Program
 from isolates.javascript import JavaScriptRuntime, RuntimeMissing
@@ -71,13 +79,7 @@ from isolates.javascript import JavaScriptRuntime, RuntimeMissing
 logger = logging.getLogger("wasmtask.gateway")
 
 FORMAT = 1
-MODULE_SUFFIX = ".cwasm"
-HEADER_SUFFIX = ".json"
-TEMPORARY_SUFFIX = ".tmp"
-LOCK_NAME = ".lock"
-STALE_TEMPORARY_SECONDS = 600
 MAX_CHECKED = 100_000  # files remembered as checked (a few MB)
-DISK_FULL = frozenset({errno.ENOSPC, errno.EDQUOT, errno.EFBIG})
 
 
 def source_digest(version: FunctionVersion) -> str:
@@ -95,16 +97,18 @@ class Staged:
     """A program's compiled image, written and fsynced under a temporary name, not yet any version's."""
 
     runtime: JavaScriptRuntime
-    module: Path
-    size: int
-    crc32: int
+    tenant: str
+    function: str
+    file: StagedFile
     details: dict[str, object]
 
 
 class ArtifactStore:
-    def __init__(self, root: Path, runtime: Callable[[], JavaScriptRuntime] = JavaScriptRuntime.shared) -> None:
+    def __init__(self, root: Path, runtime: Callable[[], JavaScriptRuntime] = JavaScriptRuntime.shared,
+                 writer: ArtifactWriter | None = None) -> None:
         self.root = root
         self._runtime = runtime
+        self.writer: ArtifactWriter = writer or LocalArtifactWriter(root)
         # files whose CRC-32 this process checked, by identity: a file is only ever replaced (a new
         # inode), never written in place, so a miss after an eviction need not read it again
         self._checked: set[tuple[int, int, int, int]] = set()
@@ -116,7 +120,7 @@ class ArtifactStore:
             return None
 
     def engine_dir(self, runtime: JavaScriptRuntime) -> Path:
-        return self.root / hashlib.sha256(runtime.fingerprint.encode()).hexdigest()[:16]
+        return self.root / engine_name(runtime.fingerprint)
 
     def function_dir(self, runtime: JavaScriptRuntime, tenant: str, function: str) -> Path:
         # tenant and function names match gateway.names.NAME_PATTERN: safe as path parts
@@ -127,49 +131,40 @@ class ArtifactStore:
         base = self.function_dir(runtime, version.tenant, version.function) / str(version.serial)
         return base.with_suffix(MODULE_SUFFIX), base.with_suffix(HEADER_SUFFIX)
 
-    # writing
+    # writing (by the writer: this process, or the builder)
 
-    def stage(self, program: Program, tenant: str, function: str) -> Staged | None:
+    def stage(self, program: Program, tenant: str, function: str, base: FunctionVersion | None = None
+              ) -> Staged | None:
         """Write ``program``'s compiled image under a temporary name (None: not a program stored here).
-        ``StorageFull`` when the disk has no room for it."""
+        A program made here is written from its Wasm; one mapped from ``base``'s file (a change of
+        secrets: the same program) from a copy of that file. ``StorageFull`` when the disk has no room
+        for it; another ``OSError`` when the writer will not (or ``base`` has no file)."""
         runtime = self.runtime()
         if runtime is None or not isinstance(program, ModuleProgram) or not runtime.is_snapshot(program):
             return None
-        data, details = runtime.snapshot_file(program)
-        with disk_errors(f"the prepared program of {tenant}/{function} ({len(data):,} bytes)"):
-            module = write_temporary(self.function_dir(runtime, tenant, function), data)
-        return Staged(runtime, module, len(data), zlib.crc32(data), details)
+        image, wasm, details = runtime.snapshot_file(program)
+        if wasm is not None:
+            staged = self.writer.stage(runtime.fingerprint, tenant, function, Image(image, wasm))
+        elif base is not None:
+            staged = self.writer.copy(runtime.fingerprint, tenant, function, base.serial)
+        else:
+            return None
+        return Staged(runtime, tenant, function, staged, details)
 
     def publish(self, staged: Staged, version: FunctionVersion) -> None:
         """Make a staged image ``version``'s (after the registry committed it); older versions' files go."""
-        module, header = self.paths(staged.runtime, version)
-        content = orjson.dumps({"format": FORMAT, "fingerprint": staged.runtime.fingerprint,
-                                "source": source_digest(version), "bytes": staged.size, "crc32": staged.crc32,
-                                "details": staged.details})
-        try:
-            with disk_errors(f"the header of {version.tenant}/{version.function} {version.version_id}"):
-                written = write_temporary(module.parent, content, durable=False)
-            os.replace(staged.module, module)
-            os.replace(written, header)
-        except BaseException:
-            self.discard(staged)
-            raise
-        self._remove_older(module.parent, version.serial)
+        header = orjson.dumps({"format": FORMAT, "fingerprint": staged.runtime.fingerprint,
+                               "source": source_digest(version), "bytes": staged.file.size,
+                               "crc32": staged.file.crc32, "details": staged.details})
+        self.writer.publish(staged.runtime.fingerprint, version.tenant, version.function, version.serial,
+                            staged.file.name, header)
 
     def discard(self, staged: Staged) -> None:
-        staged.module.unlink(missing_ok=True)
-
-    def _remove_older(self, directory: Path, serial: int) -> None:
-        now = time.time()
-        for entry in os.scandir(directory):
-            stem, _, suffix = entry.name.partition(".")
-            older = stem.isdigit() and int(stem) < serial and f".{suffix}" in (MODULE_SUFFIX, HEADER_SUFFIX)
-            try:
-                stale = entry.name.endswith(TEMPORARY_SUFFIX) and now - entry.stat().st_mtime > STALE_TEMPORARY_SECONDS
-                if older or stale:
-                    Path(entry.path).unlink(missing_ok=True)
-            except FileNotFoundError:  # another process renamed or removed it meanwhile
-                pass
+        """Remove a staged image no version will have (best-effort: a leftover goes with the next publish)."""
+        try:
+            self.writer.discard(staged.runtime.fingerprint, staged.tenant, staged.function, staged.file.name)
+        except OSError as exc:
+            logger.warning("staged program of %s/%s not removed: %s", staged.tenant, staged.function, exc)
 
     # reading
 
@@ -185,14 +180,17 @@ class ArtifactStore:
         except FileNotFoundError:
             return None
         except (OSError, orjson.JSONDecodeError) as exc:
-            return self._reject(module, header_path, f"unreadable header ({exc})")
+            self._reject(runtime, version, f"unreadable header ({exc})")
+            return None
         problem = self._problem(header, module, runtime, version, self._checked)
         if problem:
-            return self._reject(module, header_path, problem)
+            self._reject(runtime, version, problem)
+            return None
         try:
             return runtime.load_snapshot(module, header["details"])
         except wasmtime.WasmtimeError as exc:
-            return self._reject(module, header_path, f"wasmtime will not load it: {str(exc).splitlines()[0]}")
+            self._reject(runtime, version, f"wasmtime will not load it: {str(exc).splitlines()[0]}")
+            return None
 
     @staticmethod
     def _problem(header: Any, module: Path, runtime: JavaScriptRuntime, version: FunctionVersion,
@@ -222,61 +220,76 @@ class ArtifactStore:
             return f"unreadable ({exc})"
         return None
 
-    @staticmethod
-    def _reject(module: Path, header: Path, problem: str) -> None:
-        logger.warning("prepared program %s rejected, to be rebuilt: %s", module, problem)
-        header.unlink(missing_ok=True)
-        module.unlink(missing_ok=True)
-        return None
+    def _reject(self, runtime: JavaScriptRuntime, version: FunctionVersion, problem: str) -> None:
+        logger.warning("prepared program %s/%s %s rejected, to be rebuilt: %s", version.tenant, version.function,
+                       version.version_id, problem)
+        try:
+            self.writer.remove_version(runtime.fingerprint, version.tenant, version.function, version.serial)
+        except OSError as exc:  # the rebuilt file replaces it anyway
+            logger.warning("rejected program of %s/%s not removed: %s", version.tenant, version.function, exc)
 
     def build_lock(self, tenant: str, function: str) -> BuildLock:
         """Held while a process of this host builds one of the function's files: another that
         wants one meanwhile waits, then finds the file."""
         runtime = self.runtime()
-        return BuildLock(self.function_dir(runtime, tenant, function) / LOCK_NAME if runtime is not None else None)
+        if runtime is None:
+            return BuildLock(None)
+        fingerprint = runtime.fingerprint
+        return BuildLock(self.function_dir(runtime, tenant, function) / LOCK_NAME,
+                         lambda: self.writer.make_lock(fingerprint, tenant, function))
 
-    # removing
+    # removing (best-effort: files left behind are never read, since a version's serial is never reused;
+    # they take disk space until the function's next publish, or the next start's prune)
 
     def remove_function(self, tenant: str, function: str) -> None:
-        for engine in self._engines():
-            shutil.rmtree(engine / tenant / function, ignore_errors=True)
+        try:
+            self.writer.remove_function(tenant, function)
+        except OSError as exc:
+            logger.warning("prepared programs of %s/%s not removed: %s", tenant, function, exc)
 
     def remove_tenant(self, tenant: str) -> None:
-        for engine in self._engines():
-            shutil.rmtree(engine / tenant, ignore_errors=True)
+        try:
+            self.writer.remove_tenant(tenant)
+        except OSError as exc:
+            logger.warning("prepared programs of tenant %s not removed: %s", tenant, exc)
 
     def prune_engines(self) -> list[Path]:
         """Remove the files of other engines or runtimes (an upgrade's leftovers); returns their directories."""
         runtime = self.runtime()
         if runtime is None:
             return []
-        current = self.engine_dir(runtime)
-        removed = [engine for engine in self._engines() if engine != current]
-        for engine in removed:
-            shutil.rmtree(engine, ignore_errors=True)
-        return removed
-
-    def _engines(self) -> list[Path]:
         try:
-            return [Path(entry.path) for entry in os.scandir(self.root) if entry.is_dir()]
-        except FileNotFoundError:
+            return [self.root / name for name in self.writer.prune_engines(runtime.fingerprint)]
+        except OSError as exc:
+            logger.warning("prepared programs of other engines not removed: %s", exc)
             return []
 
 
 class BuildLock:
-    """An exclusive ``fcntl.flock`` on a function's lock file (none: nothing to lock). The file stays:
-    removing it while another process waits on it would let a third lock a new file beside them."""
+    """An exclusive ``fcntl.flock`` on a function's lock file (none: nothing to lock), opened read-only (a
+    serving process may not write there); ``make`` creates it where missing. The file stays: removing
+    it while another process waits on it would let a third lock a new file beside them."""
 
-    def __init__(self, path: Path | None) -> None:
+    def __init__(self, path: Path | None, make: Callable[[], None] | None = None) -> None:
         self.path = path
+        self._make = make
         self._fd: int | None = None
 
     def acquire(self) -> None:
         """Blocks while another process holds it: call it on a worker thread."""
         if self.path is None:
             return
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        fd = os.open(self.path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
+        try:
+            fd = os.open(self.path, os.O_RDONLY | os.O_CLOEXEC)
+        except FileNotFoundError:
+            if self._make is None:
+                raise
+            try:
+                self._make()
+                fd = os.open(self.path, os.O_RDONLY | os.O_CLOEXEC)
+            except OSError as exc:  # the writer is away: this build goes unlocked (at worst, two build it)
+                logger.warning("build lock %s not made: %s", self.path, exc)
+                return
         try:
             fcntl.flock(fd, fcntl.LOCK_EX)
         except BaseException:
@@ -288,32 +301,3 @@ class BuildLock:
         fd, self._fd = self._fd, None
         if fd is not None:
             os.close(fd)  # the lock goes with the descriptor
-
-
-@contextlib.contextmanager
-def disk_errors(what: str) -> Iterator[None]:
-    """A full disk (or a file-size limit) as ``StorageFull``; other OS errors as they are."""
-    try:
-        yield
-    except OSError as exc:
-        if exc.errno in DISK_FULL:
-            raise StorageFull(f"no room on the server's disk for {what}: {os.strerror(exc.errno)}") from exc
-        raise
-
-
-def write_temporary(directory: Path, data: bytes, *, durable: bool = True) -> Path:
-    """``data`` in a new file of ``directory`` under a temporary name, fsynced if ``durable`` (removed on failure)."""
-    directory.mkdir(parents=True, exist_ok=True)
-    handle, name = tempfile.mkstemp(dir=directory, suffix=TEMPORARY_SUFFIX)
-    try:
-        with os.fdopen(handle, "wb") as file:
-            # written whole, never sparse: on tmpfs, a fault on a hole allocates a page, and when the
-            # filesystem is full that fault is SIGBUS in whichever process mapped the file
-            file.write(data)
-            file.flush()
-            if durable:
-                os.fsync(file.fileno())
-    except BaseException:
-        Path(name).unlink(missing_ok=True)
-        raise
-    return Path(name)

@@ -14,6 +14,7 @@ back a stale or deleted version.
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import logging
 from collections import OrderedDict
 from collections.abc import Awaitable, Callable
@@ -23,9 +24,10 @@ import anyio
 import anyio.to_thread
 
 from gateway.artifacts import ArtifactStore, Staged
+from gateway.errors import StorageFull
 from gateway.registry import FunctionVersion, Registry
 from host_api.errors import CodedError
-from isolates import Program
+from isolates import ModuleProgram, Program
 
 Key = tuple[str, str]  # (tenant, function)
 logger = logging.getLogger("wasmtask.gateway")
@@ -38,6 +40,13 @@ class Deployed:
 
 
 Prepare = Callable[[FunctionVersion], Awaitable[Program]]
+
+
+def in_memory(program: Program) -> Program:
+    """``program`` as it is kept in memory: without its image's Wasm, needed only to write its file."""
+    if isinstance(program, ModuleProgram) and program.image_wasm is not None:
+        return dataclasses.replace(program, image_wasm=None)
+    return program
 
 
 class ProgramCache:
@@ -90,7 +99,7 @@ class ProgramCache:
         artifacts = self.artifacts
         if artifacts is None:
             self.prepares += 1
-            return await self.prepare(version)
+            return in_memory(await self.prepare(version))
         program = await anyio.to_thread.run_sync(artifacts.load, version)
         if program is not None:
             self.artifact_loads += 1
@@ -109,14 +118,16 @@ class ProgramCache:
         finally:
             lock.release()
 
-    async def _stage(self, program: Program, tenant: str, function: str, *, required: bool) -> Staged | None:
+    async def _stage(self, program: Program, tenant: str, function: str, *, required: bool,
+                     base: FunctionVersion | None = None) -> Staged | None:
         """``program``'s file under a temporary name. ``required`` (a deploy): a full disk raises
-        ``StorageFull``; else (a rebuild on a miss) the program is served from memory and the error logged."""
+        ``StorageFull``; else (a rebuild on a miss, or a writer that will not: the builder away) the
+        program is served from memory and the error logged."""
         assert self.artifacts is not None
         try:
-            return await anyio.to_thread.run_sync(self.artifacts.stage, program, tenant, function)
+            return await anyio.to_thread.run_sync(self.artifacts.stage, program, tenant, function, base)
         except (CodedError, OSError) as exc:
-            if required:
+            if required and isinstance(exc, StorageFull):
                 raise
             logger.warning("prepared program of %s/%s not written (served from memory): %s", tenant, function, exc)
             return None
@@ -125,20 +136,22 @@ class ProgramCache:
         """Make ``staged`` ``version``'s file, and serve the program mapped from it (its pages shared
         with the other workers, and cheap to drop), or ``program`` where that fails."""
         if staged is None or self.artifacts is None:
-            return program
+            return in_memory(program)
         try:
             await anyio.to_thread.run_sync(self.artifacts.publish, staged, version)
             mapped = await anyio.to_thread.run_sync(self.artifacts.load, version)
         except (CodedError, OSError) as exc:  # the version is committed: it serves, and a later miss rebuilds
             logger.warning("prepared program of %s/%s %s not written (served from memory): %s", version.tenant,
                            version.function, version.version_id, exc)
-            return program
-        return mapped if mapped is not None else program
+            return in_memory(program)
+        return mapped if mapped is not None else in_memory(program)
 
-    async def commit(self, version_of: Callable[[], FunctionVersion], program: Program, key: Key) -> Deployed:
+    async def commit(self, version_of: Callable[[], FunctionVersion], program: Program, key: Key,
+                     base: FunctionVersion | None = None) -> Deployed:
         """Write ``program``'s file, run the registry write ``version_of`` (a deploy) and serve its result
-        from now on. ``StorageFull`` (before the registry write) when the disk has no room for the file."""
-        staged = await self._stage(program, *key, required=True) if self.artifacts is not None else None
+        from now on. ``StorageFull`` (before the registry write) when the disk has no room for the file.
+        ``base``: the version whose program ``program`` is (a change of secrets), its file copied."""
+        staged = await self._stage(program, *key, required=True, base=base) if self.artifacts is not None else None
         try:
             async with self._lock(key):
                 version = await anyio.to_thread.run_sync(version_of)

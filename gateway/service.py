@@ -51,6 +51,7 @@ from isolates.compiler import Compiler
 from isolates.javascript import JavaScriptRuntime, RuntimeMissing
 from toolchains import Toolchains
 from toolchains.base import log_build
+from toolchains.builder import BuilderClient
 from toolchains.bundler import Bundles, javascript_source
 
 if TYPE_CHECKING:
@@ -100,8 +101,11 @@ class Gateway:
         # functions' documents and KV entries, in the registry's database (gateway/storage)
         self.storage = RegistryStorage(self.registry.database, KVQuotas(settings.kv_max_keys, settings.kv_max_bytes))
         # prepared programs on disk, shared by this host's workers (gateway/artifacts.py)
+        # (written by the builder when the compiler is its client: a serving process may only read them)
         self.programs = ProgramCache(self.registry, self._prepare_version, settings.cache_size,
-                                     ArtifactStore(settings.data_dir / "artifacts"))
+                                     ArtifactStore(settings.data_dir / "artifacts", writer=(
+                                         compiler.artifact_writer() if isinstance(compiler, BuilderClient)
+                                         else None)))
         programs = self.programs
         self.metrics.count_from("wasmtask_program_prepares", "Deployed programs prepared from source on a "
                                 "miss (this host had no file for them).", lambda: programs.prepares)

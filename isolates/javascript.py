@@ -100,7 +100,7 @@ class JavaScriptRuntime:
         # saves a one-off run: benches/README.md, "Why the hot path is shaped this way").
         start = ModuleProgram(language="javascript", code=self.code, image=self.initial_image,
                         init_config=b"{}", run_initialize=True)
-        self.base_image, self.base_details = self._snapshot(start, BASE_LIMITS)
+        self.base_image, self.base_details, _ = self._snapshot(start, BASE_LIMITS)
 
     _shared: JavaScriptRuntime | None = None
     _lock = threading.Lock()
@@ -120,8 +120,9 @@ class JavaScriptRuntime:
         return orjson.dumps({"source": source, "filename": filename, "module": is_es_module(source),
                              "hints": lazy_module_hints(source)})
 
-    def _snapshot(self, program: ModuleProgram, limits: Limits) -> tuple[wasmtime.Module, dict[str, object]]:
-        """Run ``program``'s init once, metered like a request; its memory becomes an image module."""
+    def _snapshot(self, program: ModuleProgram, limits: Limits) -> tuple[wasmtime.Module, dict[str, object], bytes]:
+        """Run ``program``'s init once, metered like a request; its memory becomes an image module
+        (compiled, its details, its Wasm)."""
         initialized = initialize(program, CallSpec(limits=limits), engine=self.engine)
         image, init_fuel = initialized.image, initialized.fuel_used
         module_bytes = image_module_bytes(image)
@@ -132,7 +133,7 @@ class JavaScriptRuntime:
             "init_fuel": init_fuel,
             "init_logs": [r.to_dict() for r in initialized.logs],
         }
-        return module, details
+        return module, details, module_bytes
 
     def fresh_program(self, source: str, filename: str = "index.js") -> ModuleProgram:
         """The user's top-level code runs in every call (one-off runs); the runtime and
@@ -153,12 +154,14 @@ class JavaScriptRuntime:
         Raises ``InvalidCode`` for code that does not load, ``CpuLimitExceeded``
         for top-level code that loops, and the other limit errors likewise.
         """
-        image, details = self._snapshot(self.fresh_program(source, filename), limits)
-        return self._snapshot_of(image, details)
+        image, details, wasm = self._snapshot(self.fresh_program(source, filename), limits)
+        return self._snapshot_of(image, details, wasm)
 
-    def _snapshot_of(self, image: wasmtime.Module, details: dict[str, object]) -> ModuleProgram:
+    def _snapshot_of(self, image: wasmtime.Module, details: dict[str, object],
+                     wasm: bytes | None = None) -> ModuleProgram:
         return ModuleProgram(language="javascript", code=self.code, image=image, init_config=None,
-                             run_initialize=False, details=details, request_frames=self.request_frames)
+                             run_initialize=False, details=details, request_frames=self.request_frames,
+                             image_wasm=wasm)
 
     # A snapshot as a file (gateway/artifacts.py): its image module, compiled, and what is not in it.
 
@@ -167,11 +170,12 @@ class JavaScriptRuntime:
         return (program.language == "javascript" and program.code is self.code and program.image is not None
                 and program.init_config is None)
 
-    def snapshot_file(self, program: ModuleProgram) -> tuple[bytes, dict[str, object]]:
-        """A snapshot's image module, compiled (``Module.serialize``), and its details as JSON-able data."""
+    def snapshot_file(self, program: ModuleProgram) -> tuple[wasmtime.Module, bytes | None, dict[str, object]]:
+        """What a snapshot's file is made of: its image module (compiled, and its Wasm: None unless
+        ``snapshot_program`` made it in this process), and its details as JSON-able data."""
         assert program.image is not None and self.is_snapshot(program), "not a snapshot of this runtime"
         details = {key: value for key, value in program.details.items() if key != "init_logs"}
-        return bytes(program.image.serialize()), details
+        return program.image, program.image_wasm, details
 
     def load_snapshot(self, path: Path, details: dict[str, object]) -> ModuleProgram:
         """The snapshot whose compiled image is the file at ``path`` (``Module.deserialize_file``: a

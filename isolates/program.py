@@ -30,6 +30,9 @@ class ModuleProgram:
         whether ``wasmtask_handle`` also reads a request frame (the JS runtime:
         host_api.request.encode_frame); ``isolates.run`` then sends one instead
         of the request JSON.
+    image_wasm
+        ``image``'s Wasm, kept from a snapshot until its file is written (a builder
+        process compiles that itself: gateway/artifact_files.py); None otherwise.
     """
 
     language: str
@@ -39,6 +42,7 @@ class ModuleProgram:
     run_initialize: bool = True
     details: dict[str, object] = field(default_factory=dict)
     request_frames: bool = False
+    image_wasm: bytes | None = field(default=None, repr=False, compare=False)
 
 
 @dataclass(frozen=True)

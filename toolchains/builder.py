@@ -18,6 +18,18 @@ request is two messages, a JSON header and a payload; so is an answer::
     {"op": "bundle"}                                             + SourceFiles.encode()
     {"ok": true, "key": "...", "cached": false}                  + Wasm bytes, or the bundle (UTF-8)
     {"ok": false, "error": "invalid_code", "message": "..."}     + b""
+    {"op": "artifact", "action": "stage", "fingerprint": ..., "tenant": ..., "function": ...}
+                                                                 + an image module's Wasm
+    {"ok": true, "staged": {"name": ..., "size": ..., "crc32": ...}}  + b""
+
+The artifact ops write the prepared programs' files (gateway/artifact_files.py):
+serving processes may only read ``<data dir>/artifacts``, which is fixed here
+when the builder starts (``--artifacts``), never named by a request. A staged
+image arrives as Wasm and is compiled here, by an engine of the serving
+processes' settings (a fingerprint of other settings is refused) after a check
+that it is an image (a memory and its data: no code, no imports), so what a
+serving process can put in a .cwasm is at most a Wasm memory image.
+``BuilderArtifactWriter`` is the serving side's ``ArtifactWriter``.
 
 Errors travel as the codes of the exceptions the local classes raise, and
 ``BuilderClient`` raises the same classes: a deploy fails the same way whether
@@ -31,6 +43,7 @@ never outlives the server that started it. ``BuilderProcess`` starts one.
 from __future__ import annotations
 
 import argparse
+import errno
 import json
 import logging
 import os
@@ -44,15 +57,19 @@ from dataclasses import dataclass
 from multiprocessing import AuthenticationError
 from multiprocessing.connection import Client, Connection, Listener
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from isolates.compiler import CompiledGuest
+from isolates.engine import Engine
 from isolates.errors import CpuLimitExceeded, InvalidCode, IsolateError, ToolchainUnavailable
 from toolchains import Toolchains
 from toolchains.base import BuildError, BuildKilled, BuildTimedOut, ToolchainMissing, log_build
 from toolchains.bundler import Bundle, default_bundler
 from toolchains.sandbox import PASSED_ENVIRONMENT
 from toolchains.source_files import SourceFiles, SourceFilesError
+
+if TYPE_CHECKING:  # imported where used: a builder that writes no artifacts never loads the gateway's modules
+    from gateway.artifact_files import Image, LocalArtifactWriter, StagedFile
 
 logger = logging.getLogger("wasmtask.builder")
 
@@ -85,11 +102,16 @@ class BuilderUnavailable(ToolchainUnavailable):
 
 
 class BuilderServer:
-    """Answers requests on ``address`` until ``stop``; one thread per connection."""
+    """Answers requests on ``address`` until ``stop``; one thread per connection. ``artifacts``: the
+    directory of the prepared programs' files it writes (None: it writes none)."""
 
-    def __init__(self, address: str, authkey: bytes) -> None:
+    def __init__(self, address: str, authkey: bytes, artifacts: Path | None = None) -> None:
         self.listener = Listener(address, family="AF_UNIX", authkey=authkey)
         self.toolchains = Toolchains(progress=log_build)
+        self.artifacts = artifacts
+        self._writer: LocalArtifactWriter | None = None
+        self._engine_fingerprint = ""
+        self._writer_lock = threading.Lock()
 
     def serve_forever(self) -> None:
         while True:
@@ -133,6 +155,8 @@ class BuilderServer:
                     raise BuildError("the builder got no source files to bundle")
                 bundle = default_bundler().bundle(files)
                 return {"ok": True, "key": bundle.key, "cached": bundle.cached}, bundle.source.encode("utf-8")
+            if op == "artifact":
+                return self.artifact(header, payload)
             return {"ok": False, "error": "bad_request", "message": f"unknown op {op!r}"}, b""
         except IsolateError as exc:
             return {"ok": False, "error": exc.code, "message": exc.message}, b""
@@ -143,6 +167,68 @@ class BuilderServer:
             return {"ok": False, "error": code, "message": str(exc)}, b""
         except (SourceFilesError, UnicodeDecodeError) as exc:
             return {"ok": False, "error": "build_error", "message": str(exc)}, b""
+
+    def writer(self) -> LocalArtifactWriter:
+        """The artifacts' writer, and its engine: made at the first artifact op (a builder that writes none
+        reserves no engine)."""
+        from gateway.artifact_files import ArtifactRefused, LocalArtifactWriter
+
+        if self.artifacts is None:
+            raise ArtifactRefused(errno.EPERM, "this builder writes no prepared programs (started without --artifacts)")
+        with self._writer_lock:
+            if self._writer is None:
+                engine = Engine()  # the serving processes' settings (EngineSettings' defaults), so theirs map its code
+                engine.ticker.stop()  # it compiles, never runs
+                self._engine_fingerprint = engine.settings.fingerprint()
+                self._writer = LocalArtifactWriter(self.artifacts, compile_with=engine.wasmtime)
+            return self._writer
+
+    def artifact(self, header: dict[str, Any], payload: bytes) -> tuple[dict[str, Any], bytes]:
+        """One ``ArtifactWriter`` call (gateway/artifact_files.py), its paths made from the names it is given."""
+        from gateway.errors import StorageFull
+
+        try:
+            return self._artifact(header, payload)
+        except StorageFull as exc:
+            return {"ok": False, "error": exc.code, "message": exc.message}, b""
+        except (OSError, ValueError, TypeError) as exc:  # refused, the disk's, or a malformed request
+            return {"ok": False, "error": "artifact_refused", "message": str(exc)}, b""
+
+    def _artifact(self, header: dict[str, Any], payload: bytes) -> tuple[dict[str, Any], bytes]:
+        from gateway.artifact_files import ArtifactRefused, Image
+
+        writer = self.writer()
+        action = header.get("action")
+        tenant, function = str(header.get("tenant")), str(header.get("function"))
+        fingerprint = str(header.get("fingerprint"))
+        if action in ("make_lock", "stage", "copy", "publish", "discard", "remove_version", "prune_engines") and \
+                not fingerprint.startswith(self._engine_fingerprint + ";"):
+            raise ArtifactRefused(errno.EINVAL, f"an engine of other settings ({fingerprint[:200]!r}), not "
+                                                f"{self._engine_fingerprint!r}")
+        if action == "stage":
+            staged = writer.stage(fingerprint, tenant, function, Image(None, payload))
+            return {"ok": True, "staged": vars_of(staged)}, b""
+        if action == "copy":
+            staged = writer.copy(fingerprint, tenant, function, int(header.get("serial", -1)))
+            return {"ok": True, "staged": vars_of(staged)}, b""
+        if action == "publish":
+            writer.publish(fingerprint, tenant, function, int(header.get("serial", -1)), str(header.get("staged")),
+                           payload)
+        elif action == "discard":
+            writer.discard(fingerprint, tenant, function, str(header.get("staged")))
+        elif action == "remove_version":
+            writer.remove_version(fingerprint, tenant, function, int(header.get("serial", -1)))
+        elif action == "make_lock":
+            writer.make_lock(fingerprint, tenant, function)
+        elif action == "remove_function":
+            writer.remove_function(tenant, function)
+        elif action == "remove_tenant":
+            writer.remove_tenant(tenant)
+        elif action == "prune_engines":
+            return {"ok": True, "removed": writer.prune_engines(fingerprint)}, b""
+        else:
+            return {"ok": False, "error": "bad_request", "message": f"unknown artifact action {action!r}"}, b""
+        return {"ok": True}, b""
 
 
 
@@ -193,6 +279,10 @@ class BuilderClient:
             raise BUNDLE_ERRORS.get(code, ToolchainMissing)(str(answer.get("message")))
         return Bundle(data.decode("utf-8"), str(answer["key"]), bool(answer.get("cached")), 0.0)
 
+    def artifact_writer(self) -> BuilderArtifactWriter:
+        """The ``ArtifactWriter`` whose files this builder writes."""
+        return BuilderArtifactWriter(self)
+
     def reachable(self) -> str | None:
         """Why the builder cannot be reached, or None when it answers a connection."""
         try:
@@ -200,6 +290,74 @@ class BuilderClient:
                 return None
         except (OSError, EOFError, ValueError, AuthenticationError) as exc:
             return f"unreachable ({type(exc).__name__})"
+
+
+class BuilderArtifactWriter:
+    """The ``ArtifactWriter`` (gateway/artifact_files.py) of a serving process: the builder writes.
+    Its refusals, and the builder's absence, are ``ArtifactRefused`` (an ``OSError``); a full disk
+    there is ``StorageFull``."""
+
+    def __init__(self, client: BuilderClient) -> None:
+        self.client = client
+
+    def _call(self, action: str, payload: bytes = b"", **fields: object) -> dict[str, Any]:
+        from gateway.artifact_files import ArtifactRefused
+        from gateway.errors import StorageFull
+
+        try:
+            answer, _ = self.client.request({"op": "artifact", "action": action, **fields}, payload)
+        except BuilderUnavailable as exc:
+            raise ArtifactRefused(errno.EAGAIN, exc.message) from exc
+        if not answer.get("ok"):
+            if answer.get("error") == StorageFull.code:
+                raise StorageFull(str(answer.get("message")))
+            raise ArtifactRefused(errno.EPERM, f"the builder refused {action}: {answer.get('message')}")
+        return answer
+
+    def _staged(self, answer: dict[str, Any]) -> StagedFile:
+        from gateway.artifact_files import StagedFile
+
+        staged = answer["staged"]
+        return StagedFile(str(staged["name"]), int(staged["size"]), int(staged["crc32"]))
+
+    def make_lock(self, fingerprint: str, tenant: str, function: str) -> None:
+        self._call("make_lock", fingerprint=fingerprint, tenant=tenant, function=function)
+
+    def stage(self, fingerprint: str, tenant: str, function: str, image: Image) -> StagedFile:
+        if len(image.wasm) > MAX_PAYLOAD_BYTES:
+            from gateway.artifact_files import ArtifactRefused
+
+            raise ArtifactRefused(errno.EFBIG, f"an image of {len(image.wasm):,} bytes: more than the builder takes")
+        return self._staged(self._call("stage", image.wasm, fingerprint=fingerprint, tenant=tenant,
+                                       function=function))
+
+    def copy(self, fingerprint: str, tenant: str, function: str, serial: int) -> StagedFile:
+        return self._staged(self._call("copy", fingerprint=fingerprint, tenant=tenant, function=function,
+                                       serial=serial))
+
+    def publish(self, fingerprint: str, tenant: str, function: str, serial: int, staged: str,
+                header: bytes) -> None:
+        self._call("publish", header, fingerprint=fingerprint, tenant=tenant, function=function, serial=serial,
+                   staged=staged)
+
+    def discard(self, fingerprint: str, tenant: str, function: str, staged: str) -> None:
+        self._call("discard", fingerprint=fingerprint, tenant=tenant, function=function, staged=staged)
+
+    def remove_version(self, fingerprint: str, tenant: str, function: str, serial: int) -> None:
+        self._call("remove_version", fingerprint=fingerprint, tenant=tenant, function=function, serial=serial)
+
+    def remove_function(self, tenant: str, function: str) -> None:
+        self._call("remove_function", tenant=tenant, function=function)
+
+    def remove_tenant(self, tenant: str) -> None:
+        self._call("remove_tenant", tenant=tenant)
+
+    def prune_engines(self, fingerprint: str) -> list[str]:
+        return [str(name) for name in self._call("prune_engines", fingerprint=fingerprint).get("removed", [])]
+
+
+def vars_of(staged: StagedFile) -> dict[str, object]:
+    return {"name": staged.name, "size": staged.size, "crc32": staged.crc32}
 
 
 # starting one
@@ -213,8 +371,9 @@ class BuilderProcess:
     directory: Path
 
     @classmethod
-    def start(cls) -> BuilderProcess:
-        """Start a builder on a socket in a new private directory; returns when it accepts connections."""
+    def start(cls, artifacts: Path | None = None) -> BuilderProcess:
+        """Start a builder on a socket in a new private directory; returns when it accepts connections.
+        ``artifacts``: the directory of the prepared programs' files it writes for serving processes."""
         directory = Path(tempfile.mkdtemp(prefix="wasmtask-builder-"))  # 0700; short enough for a socket path
         authkey = secrets.token_bytes(32)
         key_file = directory / KEY_NAME
@@ -222,8 +381,11 @@ class BuilderProcess:
         key_file.write_bytes(authkey)
         environment = {name: value for name, value in os.environ.items()
                        if name in PASSED_ENVIRONMENT or name in BUILD_VARIABLES}
+        command = [sys.executable, "-m", "toolchains.builder", "--socket", str(directory / SOCKET_NAME)]
+        if artifacts is not None:
+            command += ["--artifacts", str(artifacts.resolve())]
         process = subprocess.Popen(
-            [sys.executable, "-m", "toolchains.builder", "--socket", str(directory / SOCKET_NAME)],
+            command,
             stdin=subprocess.PIPE, stdout=subprocess.PIPE, env=environment,
         )
         assert process.stdin is not None and process.stdout is not None
@@ -258,10 +420,11 @@ class BuilderProcess:
 def main() -> int:
     parser = argparse.ArgumentParser(description="wasmtask's builder process (started by `wasmtask serve`)")
     parser.add_argument("--socket", required=True, help="the unix socket to listen on")
+    parser.add_argument("--artifacts", type=Path, help="the prepared programs' directory it writes")
     args = parser.parse_args()
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     authkey = bytes.fromhex(sys.stdin.readline().strip())
-    server = BuilderServer(args.socket, authkey)
+    server = BuilderServer(args.socket, authkey, args.artifacts)
     os.chmod(args.socket, 0o600)
 
     def stop_on_eof() -> None:

@@ -62,7 +62,7 @@ def serve(settings: Settings, host: str, port: int, *, demo: bool = True, out: T
     if console_port:
         settings, console_url = console_settings(settings, host, console_port)
     # builds (compilers, esbuild) run in the builder process: serving processes never exec (gateway/confinement)
-    builder = BuilderProcess.start()
+    builder = BuilderProcess.start(artifacts=settings.data_dir / "artifacts")  # it writes them; workers read
     atexit.register(builder.stop)
     os.environ[BUILDER_VARIABLE] = str(builder.directory)  # for --workers N
     gateway = Gateway(settings, compiler=builder.client())  # reads the keys, opens the registry before any worker

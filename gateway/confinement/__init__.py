@@ -34,7 +34,7 @@ from dataclasses import dataclass
 
 from gateway.config import Settings
 from gateway.confinement import landlock, seccomp
-from gateway.confinement.policy import Policy, serving_policy, temp_dir, working_dirs
+from gateway.confinement.policy import Policy, read_dirs, serving_policy, temp_dir, working_dirs
 from isolates.module_cache import default_cache_dir
 
 logger = logging.getLogger("wasmtask.sandbox")
@@ -107,7 +107,7 @@ def check_required(settings: Settings) -> dict[str, str]:
 
 def prepare(settings: Settings) -> None:
     """Create the working paths a confined process cannot create later, and point TMPDIR into them."""
-    for directory in working_dirs(settings):
+    for directory in (*working_dirs(settings), *read_dirs(settings)):
         directory.mkdir(parents=True, exist_ok=True, mode=0o700)
     private_tmp = temp_dir(settings)
     default_cache_dir().mkdir(parents=True, exist_ok=True)

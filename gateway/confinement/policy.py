@@ -6,11 +6,14 @@ wasmtask's own packages, the runtime artifacts under build/, the system's shared
 libraries (/usr, /lib), the few files under /etc that libc, DNS and TLS read, and
 this process's own /proc entry. Never executed: the ruleset grants no EXECUTE.
 
+Read-only too: ``artifacts`` in the data dir, the prepared programs the host's
+workers share (gateway/artifacts.py). They are native code every worker maps,
+so only the builder process writes them, compiling each from Wasm itself
+(gateway/artifact_files.py, toolchains/builder.py).
+
 Read-write: the registry's SQLite files (the database, its WAL and shared-memory
-files, each by name: not the data dir, where the keys are), two directories of
-the data dir (a private temp dir, and ``artifacts``: the prepared programs the
-host's workers share, gateway/artifacts.py), and the module cache (compiled
-Wasm, keyed by content hash).
+files, each by name: not the data dir, where the keys are), a private temp dir
+in the data dir, and the module cache (compiled Wasm, keyed by content hash).
 
 Not reachable: everything else, notably the keys in the data dir, other users'
 files, /etc/shadow, the toolchains (builds run in the builder process,
@@ -44,9 +47,11 @@ DEVICES_WRITE = ("/dev/null",)
 # and keeps them while a connection is open (the gateway holds two for its life).
 SQLITE_SUFFIXES = ("", "-wal", "-shm")
 TEMP_DIR = "tmp"  # under the data dir: TMPDIR of a confined process
-# The data dir's directories that serving processes write: their temp dir, and the prepared programs that
-# the host's workers share (gateway/artifacts.py). Created before confinement.
-WORKING_DIRS = (TEMP_DIR, "artifacts")
+# The data dir's directories that serving processes write (their temp dir), and those they only read (the
+# prepared programs the host's workers share, written by the builder: gateway/artifacts.py). Created before
+# confinement.
+WORKING_DIRS = (TEMP_DIR,)
+READ_DIRS = ("artifacts",)
 
 
 @dataclass(frozen=True)
@@ -96,13 +101,17 @@ def working_dirs(settings: Settings) -> list[Path]:
     return [settings.data_dir.resolve() / name for name in WORKING_DIRS]
 
 
+def read_dirs(settings: Settings) -> list[Path]:
+    return [settings.data_dir.resolve() / name for name in READ_DIRS]
+
+
 def serving_policy(settings: Settings, bind_ports: Iterable[int] = ()) -> Policy:
     """The policy of a process that serves calls with ``settings`` (its working paths must exist already)."""
     data_dir = settings.data_dir.resolve()
     registry = [] if settings.database_url else [str(data_dir / (REGISTRY_FILE + s)) for s in SQLITE_SUFFIXES]
     proc_self = os.path.realpath("/proc/self")  # /proc/PID: this process's own entries, not its neighbours'
     read = [*SYSTEM_READ, *ETC_FILES, *NETWORK_ETC_FILES, proc_self, *python_paths(), *package_paths(),
-            *build_paths()]  # not the data dir: its key files get no rule
+            *build_paths(), *map(str, read_dirs(settings))]  # not the data dir: its key files get no rule
     return Policy(
         read=tuple(dict.fromkeys(read)),
         write_files=(*DEVICES_WRITE, *registry),

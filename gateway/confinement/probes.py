@@ -12,6 +12,10 @@ end with it) and reports whether the kernel let it through:
 - ``read_shadow``, ``read_outside`` (/etc/hostname), ``read_data_dir:NAME``: the
   keys in the data dir, and a file named ``planted`` there when a test put one.
 - ``write_outside``: create a file in /tmp.
+- ``write_artifact``: open a prepared program's .cwasm (native code every worker
+  maps: any tenant's, the first found) for writing, writing nothing;
+  ``create_artifact``: create a file in the artifacts directory (both written
+  only by the builder process: gateway/artifact_files.py).
 - ``ptrace_parent``: PTRACE_SEIZE of the parent (nothing stops: a seize
   neither stops nor signals the tracee).
 - ``raw_socket``, ``netlink_socket``, ``mount`` (of a path that does not
@@ -100,6 +104,22 @@ def probe_write_outside() -> str:
     return f"wrote {path}"
 
 
+def probe_write_artifact(path: str) -> Callable[[], str]:
+    def write() -> str:
+        os.close(os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CLOEXEC))
+        return f"opened {path} for writing"
+    return write
+
+
+def probe_create_artifact(directory: Path) -> Callable[[], str]:
+    def create() -> str:
+        path = directory / f"planted-{os.getpid()}.cwasm"
+        os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, 0o644))
+        path.unlink()
+        return f"created {path}"
+    return create
+
+
 def probe_ptrace_parent() -> str:
     _syscall(SYS_PTRACE, PTRACE_SEIZE, os.getppid(), None, None)
     return f"seized {os.getppid()} (released when this process ends)"
@@ -152,7 +172,21 @@ def probes(settings: Settings, data_files: list[str]) -> dict[str, Callable[[], 
     }
     for path in data_files:
         found[f"read_data_dir:{Path(path).name}"] = probe_read(path)
+    artifacts = settings.data_dir.resolve() / ARTIFACTS
+    found["create_artifact"] = probe_create_artifact(artifacts)
+    artifact = first_artifact(artifacts)
+    if artifact is not None:
+        found["write_artifact"] = probe_write_artifact(artifact)
     return found
+
+
+def first_artifact(directory: Path) -> str | None:
+    """A prepared program's .cwasm under ``directory`` (listing it is reading: allowed), if any."""
+    for root, _, files in os.walk(directory):
+        for name in sorted(files):
+            if name.endswith(".cwasm"):
+                return os.path.join(root, name)
+    return None
 
 
 def run_probe(probe: Callable[[], str]) -> dict[str, object]:
@@ -171,6 +205,7 @@ def run_probe(probe: Callable[[], str]) -> dict[str, object]:
     return result
 
 
+ARTIFACTS = "artifacts"  # under the data dir (gateway/artifacts.py)
 # The files a data dir holds besides the registry: the keys (gateway/identity/keys.py), and what a test plants.
 DATA_DIR_FILES = ("admin.key", "signing.key", "secret.key", "jwt.key", "planted")
 

@@ -213,7 +213,7 @@ async def _change_secrets(request: Request, gateway: Gateway, tenant: Tenant, na
             return gateway.registry.change_secrets(tenant.name, name, base.serial, put=put, delete=delete)
 
         try:
-            committed = await gateway.programs.commit(write, deployed.program, key)
+            committed = await gateway.programs.commit(write, deployed.program, key, base=base)
             break
         except Conflict:
             if attempt + 1 == SECRET_CHANGE_ATTEMPTS:

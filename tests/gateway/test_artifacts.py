@@ -267,7 +267,7 @@ def test_a_full_disk_fails_the_deploy_with_storage_full_and_the_previous_version
 
 def test_a_file_is_written_whole_without_holes(tmp_path: Path) -> None:
     """No sparse files: on a full tmpfs, touching a hole of a mapped file is SIGBUS for the mapper."""
-    from gateway.artifacts import write_temporary
+    from gateway.artifact_files import write_temporary
 
     data = b"head" + bytes(64 * 1024) + b"middle" + bytes(10_000)
 

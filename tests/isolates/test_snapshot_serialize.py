@@ -9,6 +9,7 @@ import wasmtime
 
 from host_api.request import guest_request
 from isolates import CallSpec, Limits, ModuleProgram, prepare, run
+from isolates.engine import Engine
 from isolates.javascript import JavaScriptRuntime
 from isolates.runner import initialize
 
@@ -28,9 +29,9 @@ def snapshot() -> ModuleProgram:
 def test_a_snapshot_written_and_mapped_back_answers_like_the_one_prepared(tmp_path: Path) -> None:
     runtime = JavaScriptRuntime.shared()
     prepared = snapshot()
-    data, details = runtime.snapshot_file(prepared)
+    image, _, details = runtime.snapshot_file(prepared)
     path = tmp_path / "f.cwasm"
-    path.write_bytes(data)
+    path.write_bytes(image.serialize())
 
     mapped = runtime.load_snapshot(path, details)
     answers = [run(program, guest_request(query=[("q", "x")]), CallSpec()).value for program in (prepared, mapped)]
@@ -44,13 +45,30 @@ def test_a_snapshot_written_and_mapped_back_answers_like_the_one_prepared(tmp_pa
 def test_the_mapped_snapshot_starts_from_the_same_memory(tmp_path: Path) -> None:
     runtime = JavaScriptRuntime.shared()
     prepared = snapshot()
-    data, details = runtime.snapshot_file(prepared)
-    (tmp_path / "f.cwasm").write_bytes(data)
+    image, _, details = runtime.snapshot_file(prepared)
+    (tmp_path / "f.cwasm").write_bytes(image.serialize())
     mapped = runtime.load_snapshot(tmp_path / "f.cwasm", details)
 
     images = [initialize(program, CallSpec()).image for program in (prepared, mapped)]
 
     assert images[0] == images[1]
+
+
+def test_an_image_compiled_from_its_wasm_by_another_engine_of_the_same_settings_maps_here(tmp_path: Path) -> None:
+    """What the builder process does (gateway/artifact_files.py): it compiles the snapshot's Wasm with an
+    engine of its own, and every serving process maps the file."""
+    runtime = JavaScriptRuntime.shared()
+    prepared = snapshot()
+    _, wasm, details = runtime.snapshot_file(prepared)
+    builders = Engine()
+    builders.ticker.stop()
+    assert builders.settings.fingerprint() == runtime.engine.settings.fingerprint()
+    (tmp_path / "f.cwasm").write_bytes(wasmtime.Module(builders.wasmtime, wasm).serialize())
+
+    mapped = runtime.load_snapshot(tmp_path / "f.cwasm", details)
+
+    assert run(mapped, guest_request(query=[("q", "y")]), CallSpec()).value == {"made": "at deploy", "calls": 1,
+                                                                              "query": "y"}
 
 
 def test_a_file_compiled_by_another_engine_configuration_is_refused(tmp_path: Path) -> None:

@@ -11,11 +11,15 @@ import uuid
 from collections.abc import Iterator
 from multiprocessing.connection import Client
 from pathlib import Path
+from typing import Any
 
 import pytest
+import wasmtime
 
+from gateway.artifact_files import ArtifactRefused, Image, engine_name
 from host_api.request import guest_request
 from isolates import CallSpec, CpuLimitExceeded, InvalidCode, Limits, ToolchainUnavailable, prepare, run
+from isolates.javascript import JavaScriptRuntime
 from tests.toolchains.support import require_bundler, require_toolchain
 from toolchains.builder import SOCKET_NAME, BuilderClient, BuilderProcess, BuilderUnavailable
 from toolchains.bundler import javascript_source
@@ -118,3 +122,78 @@ def test_closing_its_stdin_ends_the_builder_and_removes_its_socket(tmp_path: Pat
     with pytest.raises(BuilderUnavailable, match="unreachable"):
         client.compile("c", "int x;")
     started.stop()
+
+
+# the prepared programs' files (gateway/artifact_files.py): written by the builder only, compiled there from Wasm
+
+# a memory like an image's, and code that runs at instantiation
+CODE_IN_AN_IMAGE = '(module (memory (export "memory") 1) (func $planted) (start $planted))'
+JS_SOURCE = "module.exports = function (ctx, cb) { cb(null, 'mapped from the builder\\'s file'); };"
+
+
+@pytest.fixture
+def artifact_builder(tmp_path: Path) -> Iterator[BuilderProcess]:
+    started = BuilderProcess.start(artifacts=tmp_path / "artifacts")
+    yield started
+    started.stop()
+
+
+def test_the_builder_compiles_an_images_wasm_into_a_file_this_process_maps_and_runs(
+        artifact_builder: BuilderProcess, tmp_path: Path) -> None:
+    runtime = JavaScriptRuntime.shared()
+    _, wasm, details = runtime.snapshot_file(runtime.snapshot_program(JS_SOURCE, Limits()))
+    assert wasm is not None
+    writer = artifact_builder.client().artifact_writer()
+
+    staged = writer.stage(runtime.fingerprint, "acme", "hello", Image(None, wasm))  # Wasm only: no native code
+    writer.publish(runtime.fingerprint, "acme", "hello", 7, staged.name, b'{"a": "header"}')
+
+    directory = tmp_path / "artifacts" / engine_name(runtime.fingerprint) / "acme" / "hello"
+    assert sorted(path.name for path in directory.iterdir()) == ["7.cwasm", "7.json"]
+    assert (directory / "7.cwasm").stat().st_size == staged.size
+    mapped = runtime.load_snapshot(directory / "7.cwasm", details)
+    assert run(mapped, guest_request(), CallSpec()).value == "mapped from the builder's file"
+
+    copied = writer.copy(runtime.fingerprint, "acme", "hello", 7)  # a change of secrets: the same program
+    writer.publish(runtime.fingerprint, "acme", "hello", 8, copied.name, b"{}")
+    assert sorted(path.name for path in directory.iterdir()) == ["8.cwasm", "8.json"]  # the older version's gone
+    assert (copied.size, copied.crc32) == (staged.size, staged.crc32)
+
+    writer.remove_function("acme", "hello")
+    assert not directory.exists()
+
+
+@pytest.mark.parametrize(("change", "refusal"), [
+    ({"tenant": "../../etc"}, "not a tenant or function name"),
+    ({"function": "a/b"}, "not a tenant or function name"),
+    ({"fingerprint": "fuel=1;epoch=1;stack=1;opt=none;wasmtime=0;jsrt=x"}, "an engine of other settings"),
+    ({"wasm": b"\x7fELF native code"}, "not an image module: not a Wasm core module"),
+    ({"wasm": bytes(wasmtime.wat2wasm(CODE_IN_AN_IMAGE))}, "not an image module: it has sections"),
+])
+def test_the_builder_refuses_a_path_an_engine_or_an_image_it_should_not_write(
+        artifact_builder: BuilderProcess, tmp_path: Path, change: dict[str, Any], refusal: str) -> None:
+    runtime = JavaScriptRuntime.shared()
+    _, wasm, _ = runtime.snapshot_file(runtime.snapshot_program(JS_SOURCE, Limits()))
+    assert wasm is not None
+    request: dict[str, Any] = {"fingerprint": runtime.fingerprint, "tenant": "acme", "function": "hello",
+                               "wasm": wasm, **change}
+    writer = artifact_builder.client().artifact_writer()
+    with pytest.raises(ArtifactRefused, match=refusal):
+        writer.stage(request["fingerprint"], request["tenant"], request["function"], Image(None, request["wasm"]))
+    assert list((tmp_path / "artifacts").rglob("*.cwasm")) == []
+
+
+def test_a_staged_name_that_is_a_path_is_refused(artifact_builder: BuilderProcess, tmp_path: Path) -> None:
+    fingerprint = JavaScriptRuntime.shared().fingerprint
+    (tmp_path / "victim").write_text("kept")
+    writer = artifact_builder.client().artifact_writer()
+    with pytest.raises(ArtifactRefused, match="not a staged file's name"):
+        writer.publish(fingerprint, "acme", "hello", 1, "../../../victim", b"{}")
+    with pytest.raises(ArtifactRefused, match="not a staged file's name"):
+        writer.discard(fingerprint, "acme", "hello", "../../../victim")
+    assert (tmp_path / "victim").read_text() == "kept"
+
+
+def test_a_builder_started_without_an_artifacts_directory_writes_none(builder: BuilderProcess) -> None:
+    with pytest.raises(ArtifactRefused, match="started without --artifacts"):
+        builder.client().artifact_writer().remove_tenant("acme")

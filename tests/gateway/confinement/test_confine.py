@@ -103,18 +103,24 @@ def test_threads_started_later_are_confined_too(tmp_path: Path) -> None:
     assert report["seccomp_mode"] == ["ok", ["2"]]  # SECCOMP_MODE_FILTER
 
 
-def test_the_working_paths_are_writable_and_the_data_dir_is_not(tmp_path: Path) -> None:
+def test_the_temp_dir_is_writable_the_artifacts_only_readable_and_the_data_dir_neither(tmp_path: Path) -> None:
     report = in_child(tmp_path, """
         import tempfile
         (settings.data_dir / "secret.key").write_text("k")
+        (settings.data_dir / "artifacts").mkdir()
+        (settings.data_dir / "artifacts" / "1.cwasm").write_bytes(b"made by the builder")
         confine(settings)
         attempt("tempfile", lambda: tempfile.NamedTemporaryFile().name)
-        attempt("artifacts", lambda: (settings.data_dir / "artifacts" / "x.cwasm").write_bytes(b"x"))
+        attempt("read_artifact", lambda: (settings.data_dir / "artifacts" / "1.cwasm").read_bytes().decode())
+        attempt("write_artifact", lambda: open(settings.data_dir / "artifacts" / "1.cwasm", "r+b").close())
+        attempt("new_artifact", lambda: (settings.data_dir / "artifacts" / "x.cwasm").write_bytes(b"x"))
         attempt("key", lambda: (settings.data_dir / "secret.key").read_text())
         attempt("new_file_in_data_dir", lambda: (settings.data_dir / "new").write_text("x"))
     """)
     assert report["tempfile"][0] == "ok" and "/data/tmp/" in report["tempfile"][1]
-    assert report["artifacts"][0] == "ok"
+    assert report["read_artifact"] == ["ok", "made by the builder"]
+    assert report["write_artifact"] == ["denied", 13]
+    assert report["new_artifact"] == ["denied", 13]
     assert report["key"] == ["denied", 13]
     assert report["new_file_in_data_dir"] == ["denied", 13]
 
@@ -139,7 +145,8 @@ def test_the_policy_names_no_key_file_and_no_toolchain(tmp_path: Path) -> None:
     data_dir = str((tmp_path / "data").resolve())
     assert data_dir not in reachable  # only named files and directories inside it
     assert [path for path in reachable if path.startswith(data_dir)] == [
-        f"{data_dir}/registry.sqlite3", f"{data_dir}/registry.sqlite3-wal", f"{data_dir}/registry.sqlite3-shm",
-        f"{data_dir}/tmp", f"{data_dir}/artifacts"]
+        f"{data_dir}/artifacts", f"{data_dir}/registry.sqlite3", f"{data_dir}/registry.sqlite3-wal",
+        f"{data_dir}/registry.sqlite3-shm", f"{data_dir}/tmp"]
+    assert f"{data_dir}/artifacts" in policy.read  # written by the builder only
     assert not any(path.startswith("/etc/shadow") or path == "/etc" for path in reachable)
     assert policy.bind_ports == (8080,)

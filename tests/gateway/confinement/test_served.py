@@ -28,7 +28,7 @@ PROBES = {"WASMTASK_SANDBOX_PROBES": "1"}
 # (the admin key is WASMTASK_ADMIN_KEY in these tests: no admin.key file to probe)
 ESCAPES = ("exec", "spawn", "fork", "read_shadow", "read_outside", "write_outside", "ptrace_parent", "raw_socket",
            "netlink_socket", "mount", "unshare", "bpf", "read_data_dir:secret.key",
-           "read_data_dir:signing.key", "read_data_dir:planted")
+           "read_data_dir:signing.key", "read_data_dir:planted", "create_artifact")
 
 
 def require_kernel_sandbox() -> None:
@@ -80,11 +80,70 @@ def test_the_control_run_without_confinement_lets_every_escape_through(tmp_path:
         pytest.skip("the control needs root (raw sockets, mount, ptrace of the parent)")
     server = served(tmp_path, {**PROBES, "WASMTASK_SANDBOX": "off"}).start()
     try:
+        deploy_javascript(server)  # an artifact to open for writing
         found = probe(server)
         assert found["sandbox"] == {"mode": "off", "landlock": "off", "seccomp": "off"}
         denied = {name: result["detail"] for name, result in found["probes"].items() if not result["allowed"]}
         assert denied == {}
-        assert set(ESCAPES) <= set(found["probes"])
+        assert {*ESCAPES, "write_artifact"} <= set(found["probes"])
+    finally:
+        server.stop()
+
+
+def deploy_javascript(server: ProcessServer) -> str:
+    """A tenant with a JS function ``js`` deployed and called once; returns the tenant's name."""
+    api = Api(server.url)
+    tenant = api.create_tenant()
+    api.deployed(tenant, "js", HELLO_JS, api.token(tenant))
+    assert api.http.get(f"/run/{tenant}/js").json() == "hello from js"
+    return tenant
+
+
+def artifacts_of(server: ProcessServer, tenant: str) -> list[Path]:
+    return sorted((server.data_dir / "artifacts").glob(f"*/{tenant}/js/*.cwasm"))
+
+
+def test_an_escaped_guest_can_neither_rewrite_an_artifact_nor_plant_one(confined: ProcessServer) -> None:
+    tenant = deploy_javascript(confined)
+    assert len(artifacts_of(confined, tenant)) == 1  # written by the builder: the serving process may not
+
+    found = probe(confined)["probes"]
+
+    assert found["write_artifact"]["allowed"] is False, found["write_artifact"]
+    assert found["write_artifact"]["detail"].startswith("EACCES")  # Landlock: read-only there
+    assert found["create_artifact"]["allowed"] is False
+    assert found["create_artifact"]["detail"].startswith("EACCES")
+
+
+def restarted_and_called(server: ProcessServer, tenant: str) -> str:
+    """The server restarted, its function called once; returns its metrics."""
+    server.stop()
+    server.start()
+    api = Api(server.url)
+    assert api.http.get(f"/run/{tenant}/js").json() == "hello from js"
+    return api.http.get("/metrics").text
+
+
+def test_a_confined_server_serves_javascript_from_the_builders_artifact_after_a_restart(tmp_path: Path) -> None:
+    require_kernel_sandbox()
+    server = served(tmp_path, {})
+    server.start()
+    try:
+        tenant = deploy_javascript(server)
+        [artifact] = artifacts_of(server, tenant)
+        written = artifact.stat().st_ino
+
+        metrics = restarted_and_called(server, tenant)
+        assert "wasmtask_program_loads_total 1.0" in metrics  # mapped from the builder's file...
+        assert "wasmtask_program_prepares_total 0.0" in metrics  # ...not snapshotted again
+        assert [path.stat().st_ino for path in artifacts_of(server, tenant)] == [written]
+
+        for path in artifact.parent.iterdir():  # this host lost the file: the first call builds it again
+            path.unlink()
+        metrics = restarted_and_called(server, tenant)
+        assert "wasmtask_program_prepares_total 1.0" in metrics
+        assert len(artifacts_of(server, tenant)) == 1  # written by the builder again, under the build lock
+        assert (artifact.parent / ".lock").exists()
     finally:
         server.stop()
 
