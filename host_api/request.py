@@ -95,11 +95,11 @@ _INT64 = (-(2**63), 2**63 - 1)
 _u32 = struct.Struct("<I").pack
 _i64 = struct.Struct("<q").pack
 _f64 = struct.Struct("<d").pack
-_STRING_KIND = bytes([FRAME_STRING])
 _NULL = bytes([FRAME_NULL])
 _TRUE, _FALSE = bytes([FRAME_TRUE]), bytes([FRAME_FALSE])
 _INT_KIND, _FLOAT_KIND = bytes([FRAME_INT]), bytes([FRAME_FLOAT])
 _OBJECT_KIND, _ARRAY_KIND = bytes([FRAME_OBJECT]), bytes([FRAME_ARRAY])
+_EMPTY_OBJECT = _OBJECT_KIND + _u32(0)
 
 
 class FrameUnsupported(ValueError):
@@ -127,23 +127,42 @@ def encode_frame(request: Mapping[str, Any], monotonic_ns: int = 0) -> bytes:
 _HEADER = struct.Struct("<4sQQI")  # magic, seed, clock, the top object's count
 
 
+# Encoded keys ("<u32 length><UTF-8>"), kept for the names every request repeats (its own keys,
+# common header names); bounded, so guest-chosen names cannot grow it without end.
+_KEYS: dict[str, bytes] = {}
+_MAX_KEYS = 512
+_string_head = struct.Struct("<BI").pack  # a string value's kind and length, in one pack
+
+
 def _encode_items(parts: list[bytes], value: Mapping[Any, Any], skip: object, depth: int) -> None:
     """An object's (key value)* into ``parts``, less the key ``skip``."""
     append = parts.append
+    keys = _KEYS
     for key, item in value.items():
         if type(key) is not str:
             if not isinstance(key, str):
                 raise FrameUnsupported(f"a non-string key: {key!r}")
+            encoded = key.encode()
+            append(_u32(len(encoded)) + encoded)
         elif key == skip:
             continue
-        encoded = key.encode()
-        append(_u32(len(encoded)))
-        append(encoded)
-        if type(item) is str:  # the usual value, written here rather than in a call
+        else:
+            head = keys.get(key)
+            if head is None:
+                encoded = key.encode()
+                head = _u32(len(encoded)) + encoded
+                if len(keys) < _MAX_KEYS:
+                    keys[key] = head
+            append(head)
+        kind = type(item)
+        if kind is str:  # the usual values, written here rather than in a call
             encoded = item.encode()
-            append(_STRING_KIND)
-            append(_u32(len(encoded)))
+            append(_string_head(FRAME_STRING, len(encoded)))
             append(encoded)
+        elif item is None:
+            append(_NULL)
+        elif kind is dict and not item and depth + 1 < FRAME_MAX_DEPTH:
+            append(_EMPTY_OBJECT)
         else:
             _encode_value(parts, item, depth + 1)
 
@@ -151,8 +170,7 @@ def _encode_items(parts: list[bytes], value: Mapping[Any, Any], skip: object, de
 def _encode_value(parts: list[bytes], value: Any, depth: int) -> None:
     if isinstance(value, str):
         encoded = value.encode()
-        parts.append(_STRING_KIND)
-        parts.append(_u32(len(encoded)))
+        parts.append(_string_head(FRAME_STRING, len(encoded)))
         parts.append(encoded)
     elif value is None:
         parts.append(_NULL)

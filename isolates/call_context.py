@@ -35,13 +35,18 @@ class CallContext:
     crypto: CryptoSession | None = None  # the call's crypto.subtle keys, from its first use (capabilities/crypto.py)
     storage: FunctionStorage | None = None  # the function's storage (capabilities/storage.py); None: none
 
-    def _bounds(self, context: raw.RawContext, ptr: int, length: int) -> int:
+    def span(self, context: raw.RawContext, ptr: int, length: int) -> tuple[int, int]:
+        """The address of ``length`` bytes at ``ptr`` in guest memory, bounds-checked, and the
+        memory's size now (one query of the memory for both)."""
         if self.memory is None:
             raise GuestMemoryError("no memory")
         base, size = raw.memory_address(context, self.memory)
         if ptr < 0 or length < 0 or ptr + length > size:
             raise GuestMemoryError(f"{ptr}+{length} is outside guest memory")
-        return base + ptr
+        return base + ptr, size
+
+    def _bounds(self, context: raw.RawContext, ptr: int, length: int) -> int:
+        return self.span(context, ptr, length)[0]
 
     def read(self, context: raw.RawContext, ptr: int, length: int) -> bytes:
         """Copy ``length`` bytes at ``ptr`` out of guest memory, bounds-checked.

@@ -7,6 +7,7 @@ verified once per module.
 
 from __future__ import annotations
 
+import ctypes
 import time
 from collections.abc import Callable
 from typing import Any
@@ -25,11 +26,15 @@ from isolates.program import ModuleProgram
 from isolates.response import check_output_size, parse_reply
 from isolates.traps import call_error, instantiation_error
 
+_ALLOC = abi.EXPORT_ALLOC.encode()
+_HANDLE = abi.EXPORT_HANDLE.encode()
+
 
 class ModuleInstance(Instance):
     """One call's Store and instance of a ``ModuleProgram``. Use once."""
 
     store: raw.RawStore
+    memory_bytes: int | None = None  # the linear memory's size when the last call_json returned
 
     def __init__(self, engine: Engine, program: ModuleProgram, limits: Limits, context: CallContext) -> None:
         super().__init__(engine, limits, context)
@@ -73,8 +78,8 @@ class ModuleInstance(Instance):
             raise InvalidCode(f"the module does not export {exc}") from exc
         self.context.memory = memory
         self.instance = instance
-        self._alloc = raw.export_func(raw_context, instance, abi.EXPORT_ALLOC.encode())
-        self._handle = raw.export_func(raw_context, instance, abi.EXPORT_HANDLE.encode())
+        self._alloc = raw.export_func(raw_context, instance, _ALLOC)
+        self._handle = raw.export_func(raw_context, instance, _HANDLE)
         self._mark("instantiate", started)
 
     def initialize(self) -> None:
@@ -113,17 +118,20 @@ class ModuleInstance(Instance):
         ptr = self._call(raw.call_i32_to_i32, self._alloc, len(payload) + 1)
         if not ptr:
             raise MemoryLimitExceeded("the guest could not allocate the request")
+        length = len(payload)
         try:
-            self.context.write(self.raw, ptr, payload + b"\0")
+            address, _ = self.context.span(self.raw, ptr, length + 1)
         except GuestMemoryError as exc:
             raise GuestError(f"bad allocation from the guest: {exc}") from exc
-        out_ptr, out_len = abi.unpack_pointer(self._call(raw.call_i32_i32_to_i64, function, ptr, len(payload)))
+        ctypes.memmove(address, payload, length)
+        ctypes.memset(address + length, 0, 1)  # NUL-terminated, for guests that read a C string
+        out_ptr, out_len = abi.unpack_pointer(self._call(raw.call_i32_i32_to_i64, function, ptr, length))
         check_output_size(out_len, self.limits)
         try:
-            data = self.context.read(self.raw, out_ptr, out_len)
+            address, self.memory_bytes = self.context.span(self.raw, out_ptr, out_len)
         except GuestMemoryError as exc:
             raise GuestError(f"the guest returned an unreadable response: {exc}") from exc
-        return parse_reply(data)
+        return parse_reply(ctypes.string_at(address, out_len))
 
     def _call(self, call: Callable[..., Any], *args: Any) -> Any:
         try:

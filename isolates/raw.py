@@ -59,6 +59,7 @@ _memory_data.restype = ctypes.c_void_p  # the address as an int (no cast per cal
 _memory_data_size = _holding_gil("wasmtime_memory_data_size")
 _func_call_releasing_gil = _bindings._wasmtime_func_call_unchecked  # guest code runs here: let other threads go
 _NO_FINALIZER = ctypes.cast(0, ctypes.CFUNCTYPE(None, ctypes.c_void_p))
+_TrapPointer = ctypes.POINTER(ffi.wasm_trap_t)  # the type, looked up once (a call's trap is filled in one)
 
 
 class RawStore:
@@ -113,7 +114,7 @@ class RawExportMissing(LookupError):
 def instantiate(context: RawContext, module: wasmtime.Module) -> ffi.wasmtime_instance_t:
     """Instantiate a module with no imports."""
     instance = ffi.wasmtime_instance_t()
-    trap = ctypes.POINTER(ffi.wasm_trap_t)()
+    trap = _TrapPointer()
     error = _instance_new(context, module.ptr(), None, 0, byref(instance), byref(trap))
     _raise(error, trap)
     return instance
@@ -123,7 +124,7 @@ def linker_instantiate(
     linker: wasmtime.Linker, context: RawContext, module: wasmtime.Module
 ) -> ffi.wasmtime_instance_t:
     instance = ffi.wasmtime_instance_t()
-    trap = ctypes.POINTER(ffi.wasm_trap_t)()
+    trap = _TrapPointer()
     error = _linker_instantiate(linker.ptr(), context, module.ptr(), byref(instance), byref(trap))
     _raise(error, trap)
     return instance
@@ -193,7 +194,7 @@ def call_void(context: RawContext, func: ffi.wasmtime_func_t) -> None:
 
 
 def _call(context: RawContext, func: ffi.wasmtime_func_t, values: Any, length: int) -> None:
-    trap = ctypes.POINTER(ffi.wasm_trap_t)()
+    trap = _TrapPointer()
     error = _func_call_releasing_gil(context, byref(func), values, length, byref(trap))
     _raise(error, trap)
 

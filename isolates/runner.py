@@ -40,7 +40,6 @@ from isolates.errors import IsolateError
 from isolates.instance import DeferredClose
 from isolates.module_instance import ModuleInstance
 from isolates.program import ComponentProgram, ModuleProgram, Program
-from isolates.raw import memory_address
 from isolates.response import result_from_reply
 from isolates.result import InvokeResult
 from isolates.spec import CallSpec
@@ -140,10 +139,9 @@ def initialize(program: ModuleProgram, spec: CallSpec, *, engine: Engine | None 
 
 
 def _memory_bytes(instance: ModuleInstance | ComponentInstance) -> int | None:
-    """A core module's linear memory size now, in bytes: its peak so far (a Wasm memory never shrinks)."""
-    if isinstance(instance, ModuleInstance) and instance.context.memory is not None:
-        return memory_address(instance.raw, instance.context.memory)[1]
-    return None
+    """A core module's linear memory size as its handle returned, in bytes: its peak so far
+    (a Wasm memory never shrinks)."""
+    return instance.memory_bytes if isinstance(instance, ModuleInstance) else None
 
 
 def _new_instance(program: Program, spec: CallSpec, engine: Engine,

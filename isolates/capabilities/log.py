@@ -35,7 +35,7 @@ def open_log(spec: CallSpec) -> CallLog:
         max_bytes=spec.limits.log_bytes,
         max_lines=spec.limits.log_lines,
         request_id=spec.request_id,
-        fields=dict(spec.log_fields),
+        fields=dict(spec.log_fields) if spec.log_fields else None,  # CallLog: None is {}
         sink=spec.log_sink,
         mask=secret_mask(spec.secrets) if spec.secrets else NO_SECRETS,
     )
