@@ -49,6 +49,7 @@ from gateway.storage import KVQuotas, RegistryStorage
 from isolates import Limits, Program, prepare
 from isolates.compiler import Compiler
 from isolates.javascript import JavaScriptRuntime, RuntimeMissing
+from isolates.module_cache import install_cache_writer
 from toolchains import Toolchains
 from toolchains.base import log_build
 from toolchains.builder import BuilderClient
@@ -100,6 +101,8 @@ class Gateway:
         self.inline = InlinePolicy()  # short edge calls run on the event loop (gateway/inline.py)
         # functions' documents and KV entries, in the registry's database (gateway/storage)
         self.storage = RegistryStorage(self.registry.database, KVQuotas(settings.kv_max_keys, settings.kv_max_bytes))
+        if isinstance(compiler, BuilderClient):  # the module cache's misses are compiled and written there too
+            install_cache_writer(compiler.cache_writer())  # (isolates/module_cache.py: serving processes only read it)
         # prepared programs on disk, shared by this host's workers (gateway/artifacts.py)
         # (written by the builder when the compiler is its client: a serving process may only read them)
         self.programs = ProgramCache(self.registry, self._prepare_version, settings.cache_size,

@@ -9,7 +9,6 @@ benches/README.md, "Why the hot path is shaped this way" (``python -m benches.mi
 
 from __future__ import annotations
 
-import hashlib
 import time
 from dataclasses import replace
 
@@ -24,7 +23,7 @@ from isolates.errors import InvalidCode, ToolchainUnavailable
 from isolates.javascript import JavaScriptRuntime
 from isolates.languages import LANGUAGES, ProgramKind, normalize_language
 from isolates.limits import Limits
-from isolates.module_cache import ModuleCache, default_cache_dir
+from isolates.module_cache import ModuleCache
 from isolates.module_linker import unsupported_imports
 from isolates.program import ComponentProgram, ModuleProgram, Program, abi_problems
 
@@ -116,17 +115,9 @@ def prepare_component(language: str, built: CompiledGuest, *, engine: Engine | N
 
 
 def load_component(engine: Engine, built: CompiledGuest) -> wc.Component:
-    """The compiled component: from the on-disk cache, or compiled now (seconds) and stored."""
-    digest = hashlib.sha256(f"{built.key}\0{engine.settings.fingerprint()}".encode()).hexdigest()
-    path = default_cache_dir() / f"component-{digest[:40]}.cwasm"
-    if path.exists():
-        try:
-            return wc.Component.deserialize_file(engine.wasmtime, str(path))
-        except wasmtime.WasmtimeError:
-            path.unlink(missing_ok=True)  # stale or corrupt: compile again
+    """The compiled component: from the on-disk cache (keyed by its Wasm's hash), or compiled now (seconds)
+    and stored (isolates/module_cache.py: by the builder process under ``wasmtask serve``)."""
     try:
-        component = wc.Component(engine.wasmtime, built.wasm)
+        return ModuleCache(engine).load_component(built.wasm)
     except wasmtime.WasmtimeError as exc:
         raise InvalidCode(f"invalid component: {str(exc).splitlines()[0]}") from exc
-    ModuleCache(engine).store(path, component.serialize())
-    return component

@@ -21,6 +21,8 @@ request is two messages, a JSON header and a payload; so is an answer::
     {"op": "artifact", "action": "stage", "fingerprint": ..., "tenant": ..., "function": ...}
                                                                  + an image module's Wasm
     {"ok": true, "staged": {"name": ..., "size": ..., "crc32": ...}}  + b""
+    {"op": "cache", "kind": "module" | "component", "fingerprint": ...}  + Wasm bytes
+    {"ok": true, "name": "<sha256>.cwasm"}                       + b""
 
 The artifact ops write the prepared programs' files (gateway/artifact_files.py):
 serving processes may only read ``<data dir>/artifacts``, which is fixed here
@@ -30,6 +32,15 @@ processes' settings (a fingerprint of other settings is refused) after a check
 that it is an image (a memory and its data: no code, no imports), so what a
 serving process can put in a .cwasm is at most a Wasm memory image.
 ``BuilderArtifactWriter`` is the serving side's ``ArtifactWriter``.
+
+The cache op fills the module cache (isolates/module_cache.py), which serving
+processes may only read too: the builder compiles the Wasm it is sent (a
+module or a component) with its own engine (a fingerprint of other settings is
+refused), names the file from those bytes and that engine's fingerprint
+itself, writes it atomically into its ``default_cache_dir()`` (the serving
+processes', from the same ``WASMTASK_CACHE_DIR``) and answers the name, which
+the serving process then maps. ``BuilderCacheWriter`` is the serving side's
+``CacheWriter``.
 
 Errors travel as the codes of the exceptions the local classes raise, and
 ``BuilderClient`` raises the same classes: a deploy fails the same way whether
@@ -62,6 +73,7 @@ from typing import TYPE_CHECKING, Any
 from isolates.compiler import CompiledGuest
 from isolates.engine import Engine
 from isolates.errors import CpuLimitExceeded, InvalidCode, IsolateError, ToolchainUnavailable
+from isolates.module_cache import KINDS, CacheRefused, Kind, LocalCacheWriter, default_cache_dir
 from toolchains import Toolchains
 from toolchains.base import BuildError, BuildKilled, BuildTimedOut, ToolchainMissing, log_build
 from toolchains.bundler import Bundle, default_bundler
@@ -110,6 +122,7 @@ class BuilderServer:
         self.toolchains = Toolchains(progress=log_build)
         self.artifacts = artifacts
         self._writer: LocalArtifactWriter | None = None
+        self._engine: Engine | None = None
         self._engine_fingerprint = ""
         self._writer_lock = threading.Lock()
 
@@ -157,6 +170,8 @@ class BuilderServer:
                 return {"ok": True, "key": bundle.key, "cached": bundle.cached}, bundle.source.encode("utf-8")
             if op == "artifact":
                 return self.artifact(header, payload)
+            if op == "cache":
+                return self.cache(header, payload)
             return {"ok": False, "error": "bad_request", "message": f"unknown op {op!r}"}, b""
         except IsolateError as exc:
             return {"ok": False, "error": exc.code, "message": exc.message}, b""
@@ -175,13 +190,49 @@ class BuilderServer:
 
         if self.artifacts is None:
             raise ArtifactRefused(errno.EPERM, "this builder writes no prepared programs (started without --artifacts)")
+        engine = self.engine()
         with self._writer_lock:
             if self._writer is None:
+                self._writer = LocalArtifactWriter(self.artifacts, compile_with=engine.wasmtime)
+            return self._writer
+
+    def engine(self) -> Engine:
+        """The engine it compiles with, made at the first op that compiles (a builder that compiles no
+        Wasm reserves none)."""
+        with self._writer_lock:
+            if self._engine is None:
                 engine = Engine()  # the serving processes' settings (EngineSettings' defaults), so theirs map its code
                 engine.ticker.stop()  # it compiles, never runs
                 self._engine_fingerprint = engine.settings.fingerprint()
-                self._writer = LocalArtifactWriter(self.artifacts, compile_with=engine.wasmtime)
-            return self._writer
+                self._engine = engine
+            return self._engine
+
+    def cache(self, header: dict[str, Any], payload: bytes) -> tuple[dict[str, Any], bytes]:
+        """Compile ``payload`` (Wasm) into the module cache, under the name its bytes and this builder's
+        engine make; answers that name."""
+        import wasmtime
+
+        kind = header.get("kind")
+        if kind not in KINDS:
+            return {"ok": False, "error": "bad_request", "message": f"unknown kind {str(kind)[:40]!r}"}, b""
+        engine = self.engine()
+        fingerprint = str(header.get("fingerprint"))
+        if fingerprint != self._engine_fingerprint:
+            return {"ok": False, "error": "cache_refused", "message": f"an engine of other settings "
+                    f"({fingerprint[:200]!r}), not {self._engine_fingerprint!r}"}, b""
+        if not payload.startswith(b"\0asm"):
+            return {"ok": False, "error": "invalid_wasm", "message": "not a Wasm binary"}, b""
+        writer = LocalCacheWriter(engine.wasmtime, default_cache_dir())
+        checked: Kind = "module" if kind == "module" else "component"
+        try:
+            compiled = writer.compile(checked, payload)
+        except wasmtime.WasmtimeError as exc:
+            return {"ok": False, "error": "invalid_wasm", "message": str(exc).splitlines()[0]}, b""
+        try:
+            name = writer.store(checked, payload, self._engine_fingerprint, compiled)
+        except OSError as exc:
+            return {"ok": False, "error": "cache_refused", "message": f"not written: {exc}"}, b""
+        return {"ok": True, "name": name}, b""
 
     def artifact(self, header: dict[str, Any], payload: bytes) -> tuple[dict[str, Any], bytes]:
         """One ``ArtifactWriter`` call (gateway/artifact_files.py), its paths made from the names it is given."""
@@ -283,6 +334,10 @@ class BuilderClient:
         """The ``ArtifactWriter`` whose files this builder writes."""
         return BuilderArtifactWriter(self)
 
+    def cache_writer(self) -> BuilderCacheWriter:
+        """The ``CacheWriter`` (isolates/module_cache.py) whose files this builder writes."""
+        return BuilderCacheWriter(self)
+
     def reachable(self) -> str | None:
         """Why the builder cannot be reached, or None when it answers a connection."""
         try:
@@ -354,6 +409,27 @@ class BuilderArtifactWriter:
 
     def prune_engines(self, fingerprint: str) -> list[str]:
         return [str(name) for name in self._call("prune_engines", fingerprint=fingerprint).get("removed", [])]
+
+
+class BuilderCacheWriter:
+    """The ``CacheWriter`` (isolates/module_cache.py) of a serving process: the builder compiles and writes.
+    Wasm it will not compile is a ``wasmtime.WasmtimeError``, as compiling here would be; its other refusals
+    are ``CacheRefused``, its absence ``BuilderUnavailable``."""
+
+    def __init__(self, client: BuilderClient) -> None:
+        self.client = client
+
+    def compile_into(self, kind: Kind, wasm: bytes, fingerprint: str) -> str:
+        import wasmtime
+
+        if len(wasm) > MAX_PAYLOAD_BYTES:
+            raise CacheRefused(f"a {kind} of {len(wasm):,} bytes: more than the builder takes")
+        answer, _ = self.client.request({"op": "cache", "kind": kind, "fingerprint": fingerprint}, wasm)
+        if answer.get("ok"):
+            return str(answer.get("name"))
+        if answer.get("error") == "invalid_wasm":
+            raise wasmtime.WasmtimeError(str(answer.get("message")))
+        raise CacheRefused(f"the builder refused to compile a {kind}: {answer.get('message')}")
 
 
 def vars_of(staged: StagedFile) -> dict[str, object]:

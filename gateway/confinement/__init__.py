@@ -6,7 +6,7 @@ started, and before uvicorn, asyncio or wasmtime start a thread) the process
 gives up for the rest of its life:
 
 - every file but the ones it serves from (``policy.py``): the installed code
-  read-only, the registry's SQLite files and its module cache read-write, not
+  and its module cache read-only, the registry's SQLite files read-write, not
   the keys in the data dir, not /etc/shadow, not the toolchains;
 - binding any TCP port but its listener's, signalling or reaching abstract
   unix sockets of processes outside its own Landlock domain;

@@ -9,11 +9,15 @@ this process's own /proc entry. Never executed: the ruleset grants no EXECUTE.
 Read-only too: ``artifacts`` in the data dir, the prepared programs the host's
 workers share (gateway/artifacts.py). They are native code every worker maps,
 so only the builder process writes them, compiling each from Wasm itself
-(gateway/artifact_files.py, toolchains/builder.py).
+(gateway/artifact_files.py, toolchains/builder.py). So is the module cache
+(``default_cache_dir()``: compiled modules and components keyed by their
+Wasm's hash, and the toolchains' ``guests/`` and ``bundles/`` build caches): on
+a miss the builder compiles the Wasm it is sent and writes the file under the
+name those bytes make (isolates/module_cache.py).
 
 Read-write: the registry's SQLite files (the database, its WAL and shared-memory
-files, each by name: not the data dir, where the keys are), a private temp dir
-in the data dir, and the module cache (compiled Wasm, keyed by content hash).
+files, each by name: not the data dir, where the keys are) and a private temp
+dir in the data dir.
 
 Not reachable: everything else, notably the keys in the data dir, other users'
 files, /etc/shadow, the toolchains (builds run in the builder process,
@@ -111,10 +115,11 @@ def serving_policy(settings: Settings, bind_ports: Iterable[int] = ()) -> Policy
     registry = [] if settings.database_url else [str(data_dir / (REGISTRY_FILE + s)) for s in SQLITE_SUFFIXES]
     proc_self = os.path.realpath("/proc/self")  # /proc/PID: this process's own entries, not its neighbours'
     read = [*SYSTEM_READ, *ETC_FILES, *NETWORK_ETC_FILES, proc_self, *python_paths(), *package_paths(),
-            *build_paths(), *map(str, read_dirs(settings))]  # not the data dir: its key files get no rule
+            *build_paths(), *map(str, read_dirs(settings)),  # not the data dir: its key files get no rule
+            str(default_cache_dir().resolve())]  # written by the builder (isolates/module_cache.py)
     return Policy(
         read=tuple(dict.fromkeys(read)),
         write_files=(*DEVICES_WRITE, *registry),
-        write_dirs=(*map(str, working_dirs(settings)), str(default_cache_dir().resolve())),
+        write_dirs=tuple(map(str, working_dirs(settings))),
         bind_ports=tuple(bind_ports),
     )

@@ -16,6 +16,11 @@ end with it) and reports whether the kernel let it through:
   maps: any tenant's, the first found) for writing, writing nothing;
   ``create_artifact``: create a file in the artifacts directory (both written
   only by the builder process: gateway/artifact_files.py).
+- ``write_module_cache``: open a compiled module of the module cache (native
+  code every worker maps) for writing, writing nothing; ``create_module_cache``:
+  create a file there (both written only by the builder process under
+  ``wasmtask serve``: isolates/module_cache.py; the toolchains' ``guests/`` and
+  ``bundles/`` caches are under it).
 - ``ptrace_parent``: PTRACE_SEIZE of the parent (nothing stops: a seize
   neither stops nor signals the tracee).
 - ``raw_socket``, ``netlink_socket``, ``mount`` (of a path that does not
@@ -43,6 +48,7 @@ from starlette.routing import BaseRoute, Route
 from gateway.config import Settings
 from gateway.confinement import current
 from gateway.http import JSONResponse
+from isolates.module_cache import default_cache_dir
 
 SYS_EXECVE = 59
 SYS_PTRACE = 101
@@ -177,6 +183,12 @@ def probes(settings: Settings, data_files: list[str]) -> dict[str, Callable[[], 
     artifact = first_artifact(artifacts)
     if artifact is not None:
         found["write_artifact"] = probe_write_artifact(artifact)
+    cache = default_cache_dir().resolve()
+    found["create_module_cache"] = probe_create_artifact(cache)
+    compiled = next((entry.path for entry in sorted(os.scandir(cache), key=lambda entry: entry.name)
+                     if entry.name.endswith(".cwasm") and entry.is_file()), None) if cache.is_dir() else None
+    if compiled is not None:
+        found["write_module_cache"] = probe_write_artifact(compiled)
     return found
 
 

@@ -7,6 +7,7 @@ the gateway's own process.
 
 from __future__ import annotations
 
+import hashlib
 import uuid
 from collections.abc import Iterator
 from multiprocessing.connection import Client
@@ -19,7 +20,9 @@ import wasmtime
 from gateway.artifact_files import ArtifactRefused, Image, engine_name
 from host_api.request import guest_request
 from isolates import CallSpec, CpuLimitExceeded, InvalidCode, Limits, ToolchainUnavailable, prepare, run
+from isolates.engine import Engine
 from isolates.javascript import JavaScriptRuntime
+from isolates.module_cache import CacheRefused, ModuleCache
 from tests.toolchains.support import require_bundler, require_toolchain
 from toolchains.builder import SOCKET_NAME, BuilderClient, BuilderProcess, BuilderUnavailable
 from toolchains.bundler import javascript_source
@@ -197,3 +200,83 @@ def test_a_staged_name_that_is_a_path_is_refused(artifact_builder: BuilderProces
 def test_a_builder_started_without_an_artifacts_directory_writes_none(builder: BuilderProcess) -> None:
     with pytest.raises(ArtifactRefused, match="started without --artifacts"):
         builder.client().artifact_writer().remove_tenant("acme")
+
+
+
+# the module cache's misses (isolates/module_cache.py): the builder compiles and names the file
+
+
+def unique_module() -> tuple[int, bytes]:
+    """A module whose ``answer`` returns a new number (new bytes: a miss), and that number."""
+    marker = uuid.uuid4().int & 0x7FFFFFFF
+    return marker, bytes(wasmtime.wat2wasm(f'(module (func (export "answer") (result i32) i32.const {marker}))'))
+
+
+def cached_names(directory: Path) -> list[str]:
+    return sorted(path.name for path in directory.glob("*.cwasm"))
+
+
+def test_a_cache_miss_is_compiled_by_the_builder_under_the_name_its_bytes_make(builder: BuilderProcess,
+                                                                               tmp_path: Path) -> None:
+    engine = Engine.shared()
+    marker, wasm = unique_module()
+    cache = ModuleCache(engine)  # WASMTASK_CACHE_DIR: the builder's directory too (the fixture's)
+    cache.writer = builder.client().cache_writer()
+
+    module = cache.load(wasm)  # compiled and written by the builder, mapped here
+
+    key = hashlib.sha256(wasm + engine.settings.fingerprint().encode()).hexdigest()
+    assert cached_names(tmp_path / "cache") == [f"{key}.cwasm"]
+    store = wasmtime.Store(engine.wasmtime)
+    store.set_fuel(1_000)
+    store.set_epoch_deadline(1_000_000)  # the engine's ticker interrupts at the deadline
+    answer = wasmtime.Instance(store, module, []).exports(store)["answer"]
+    assert isinstance(answer, wasmtime.Func) and answer(store) == marker
+
+    assert ModuleCache(engine).load(wasm).exports[0].name == "answer"  # a hit: mapped, no writer needed
+
+
+def test_the_builder_compiles_a_component_into_the_cache(builder: BuilderProcess, tmp_path: Path) -> None:
+    engine = Engine.shared()
+    marker, _ = unique_module()
+    wasm = bytes(wasmtime.wat2wasm(f'(component (core module (func (export "f{marker}"))))'))
+    cache = ModuleCache(engine)
+    cache.writer = builder.client().cache_writer()
+
+    cache.load_component(wasm)
+
+    key = hashlib.sha256(wasm + engine.settings.fingerprint().encode()).hexdigest()
+    assert cached_names(tmp_path / "cache") == [f"component-{key[:40]}.cwasm"]
+
+
+def test_the_builder_refuses_an_engine_of_other_settings(builder: BuilderProcess, tmp_path: Path) -> None:
+    _, wasm = unique_module()
+    writer = builder.client().cache_writer()
+    with pytest.raises(CacheRefused, match="an engine of other settings"):
+        writer.compile_into("module", wasm, "fuel=1;epoch=1;stack=1;opt=none;wasmtime=0")
+    assert cached_names(tmp_path / "cache") == []
+
+
+@pytest.mark.parametrize("payload", [b"\x7fELF native code", b"\0asm\x01\0\0\0 not a module"])
+def test_the_builder_compiles_nothing_that_is_not_wasm(builder: BuilderProcess, tmp_path: Path,
+                                                        payload: bytes) -> None:
+    writer = builder.client().cache_writer()
+    with pytest.raises(wasmtime.WasmtimeError):
+        writer.compile_into("module", payload, Engine.shared().settings.fingerprint())
+    with pytest.raises(wasmtime.WasmtimeError):
+        writer.compile_into("component", payload, Engine.shared().settings.fingerprint())
+    assert cached_names(tmp_path / "cache") == []
+
+
+def test_a_cache_request_of_an_unknown_kind_is_refused(builder: BuilderProcess) -> None:
+    _, wasm = unique_module()
+    answer, _ = builder.client().request({"op": "cache", "kind": "native", "fingerprint": "x"}, wasm)
+    assert answer == {"ok": False, "error": "bad_request", "message": "unknown kind 'native'"}
+
+
+def test_prepare_through_an_unreachable_builder_is_language_unavailable(builder: BuilderProcess) -> None:
+    _, wasm = unique_module()
+    cache = ModuleCache(Engine.shared())
+    cache.writer = BuilderClient(builder.client().address + ".gone", b"key").cache_writer()
+    with pytest.raises(BuilderUnavailable):
+        cache.load(wasm)

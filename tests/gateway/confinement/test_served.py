@@ -28,7 +28,7 @@ PROBES = {"WASMTASK_SANDBOX_PROBES": "1"}
 # (the admin key is WASMTASK_ADMIN_KEY in these tests: no admin.key file to probe)
 ESCAPES = ("exec", "spawn", "fork", "read_shadow", "read_outside", "write_outside", "ptrace_parent", "raw_socket",
            "netlink_socket", "mount", "unshare", "bpf", "read_data_dir:secret.key",
-           "read_data_dir:signing.key", "read_data_dir:planted", "create_artifact")
+           "read_data_dir:signing.key", "read_data_dir:planted", "create_artifact", "create_module_cache")
 
 
 def require_kernel_sandbox() -> None:
@@ -85,7 +85,7 @@ def test_the_control_run_without_confinement_lets_every_escape_through(tmp_path:
         assert found["sandbox"] == {"mode": "off", "landlock": "off", "seccomp": "off"}
         denied = {name: result["detail"] for name, result in found["probes"].items() if not result["allowed"]}
         assert denied == {}
-        assert {*ESCAPES, "write_artifact"} <= set(found["probes"])
+        assert {*ESCAPES, "write_artifact", "write_module_cache"} <= set(found["probes"])
     finally:
         server.stop()
 
@@ -113,6 +113,31 @@ def test_an_escaped_guest_can_neither_rewrite_an_artifact_nor_plant_one(confined
     assert found["write_artifact"]["detail"].startswith("EACCES")  # Landlock: read-only there
     assert found["create_artifact"]["allowed"] is False
     assert found["create_artifact"]["detail"].startswith("EACCES")
+
+
+def test_a_cache_miss_is_compiled_by_the_builder_and_the_cache_stays_read_only(tmp_path: Path) -> None:
+    require_kernel_sandbox()
+    require_toolchain("c")
+    cache = tmp_path / "cache"  # a fresh module cache: the C module's code is a real miss
+    server = served(tmp_path, {**PROBES, "WASMTASK_CACHE_DIR": str(cache)}).start()
+    try:
+        api = Api(server.url)
+        tenant = api.create_tenant()
+        before = set(cache.glob("*.cwasm"))
+        api.deployed(tenant, "c", (REPO / "examples/c/hello.c").read_text(), api.token(tenant), language="c")
+        answer = api.http.get(f"/run/{tenant}/c", params={"name": "cache"})
+        assert answer.json() == {"hello": "cache", "method": "GET", "language": "c"}
+
+        [compiled] = set(cache.glob("*.cwasm")) - before  # written by the builder: the server may not write here
+        assert len(compiled.stem) == 64 and compiled.stat().st_size > 0
+        [built] = (cache / "guests").glob("c-*.wasm")  # the builder's build cache, next to it
+        found = probe(server)["probes"]
+        for name in ("create_module_cache", "write_module_cache"):
+            assert found[name]["allowed"] is False, found[name]
+            assert found[name]["detail"].startswith("EACCES")  # Landlock: read-only there
+        assert built.exists()
+    finally:
+        server.stop()
 
 
 def restarted_and_called(server: ProcessServer, tenant: str) -> str:
