@@ -24,12 +24,8 @@ TEST_SETTINGS = dict(
 @pytest.fixture(scope="session")
 def postgres() -> Iterator[PostgresServer]:
     """A private PostgreSQL 15 for the whole session (skips where it cannot run)."""
-    missing = PostgresServer.missing()
-    if missing:
-        pytest.skip(missing)
-    running = PostgresServer().start()
-    yield running
-    running.remove()
+    with PostgresServer.private() as running:
+        yield running
 
 
 @pytest.fixture(scope="session", params=REGISTRY_BACKENDS)

@@ -3,6 +3,7 @@ port) and a private PostgreSQL."""
 
 from __future__ import annotations
 
+import contextlib
 import os
 import pwd
 import shutil
@@ -14,11 +15,13 @@ import tempfile
 import threading
 import time
 import uuid
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
 import httpx
+import pytest
 import uvicorn
 
 from benches.processes import free_port
@@ -224,6 +227,19 @@ class PostgresServer:
     def remove(self) -> None:
         self.stop()
         shutil.rmtree(self.dir, ignore_errors=True)
+
+    @classmethod
+    @contextlib.contextmanager
+    def private(cls) -> Iterator[PostgresServer]:
+        """A running server of the caller's own, removed afterwards (the test skips where none can run)."""
+        missing = cls.missing()
+        if missing:
+            pytest.skip(missing)
+        server = cls().start()
+        try:
+            yield server
+        finally:
+            server.remove()
 
     def url(self, database: str = "postgres") -> str:
         return f"postgresql://postgres@/{database}?host={quote(str(self.dir), safe='')}"

@@ -18,12 +18,8 @@ SLOWISH = "module.exports = async function (ctx, cb) {{ const r = await fetch('{
 @pytest.fixture
 def own_postgres() -> Iterator[PostgresServer]:
     """A PostgreSQL of this test's own: it is stopped and started again."""
-    missing = PostgresServer.missing()
-    if missing:
-        pytest.skip(missing)
-    server = PostgresServer().start()
-    yield server
-    server.remove()
+    with PostgresServer.private() as server:
+        yield server
 
 
 def test_jobs_accepted_before_postgres_restarts_all_finish_after(tmp_path: Path, own_postgres: PostgresServer,

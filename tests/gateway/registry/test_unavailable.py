@@ -32,12 +32,8 @@ FAST = PostgresTimeouts(statement_ms=1_000, lock_ms=1_000, operation_s=1.5)
 @pytest.fixture(scope="module")
 def fragile() -> Iterator[PostgresServer]:
     """A PostgreSQL these tests may stop and freeze."""
-    missing = PostgresServer.missing()
-    if missing:
-        pytest.skip(missing)
-    server = PostgresServer().start()
-    yield server
-    server.remove()
+    with PostgresServer.private() as server:
+        yield server
 
 
 @pytest.fixture
