@@ -41,12 +41,11 @@ from gateway.cli.errors import EXIT_FAILED, CliError, UsageProblem
 from gateway.cli.local_run import local_request
 from gateway.cli.options import (
     DURATION,
-    HEADER,
-    PAIR,
     connection_options,
     json_option,
     limit_options,
     request_body,
+    request_options,
     tenant_option,
 )
 from gateway.cli.target import resolve_function, resolve_tenant
@@ -157,12 +156,7 @@ def _names(paths: list[Path]) -> list[str]:
               help="A deployed function (of --tenant): measure its versions' code here, in-process.")
 @click.option("--version", "versions", metavar="V1,V2",
               help="With --name: the versions to measure side by side (default: the current one).")
-@click.option("--method", "-X", metavar="METHOD", help="Default: GET, or POST with a body.")
-@click.option("--path", "-p", "sub_path", default="/", metavar="PATH", help="The request's path.")
-@click.option("--query", "-q", type=PAIR, multiple=True, help="A query parameter K=V (repeatable).")
-@click.option("--header", "-H", type=HEADER, multiple=True, help="A header 'Name: value' (repeatable).")
-@click.option("--data", "-d", metavar="DATA", help="The body as is: text, @FILE, or - for stdin.")
-@click.option("--body", metavar="JSON", help="A JSON body (content-type application/json); @FILE or -.")
+@request_options()
 @click.option("--allow", multiple=True, metavar="HOST",
               help="A host fetch() may reach (repeatable; a deployed version adds its own allowed hosts).")
 @click.option("--requests", "requests_file", type=click.Path(dir_okay=False, path_type=Path),

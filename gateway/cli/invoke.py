@@ -12,7 +12,7 @@ from gateway.cli import output
 from gateway.cli.client import Connection
 from gateway.cli.client import path as api_path
 from gateway.cli.errors import EXIT_FAILED
-from gateway.cli.options import HEADER, PAIR, connection_options, json_option, request_body, tenant_option
+from gateway.cli.options import connection_options, json_option, request_body, request_options, tenant_option
 from gateway.cli.target import current_project, resolve_function, resolve_tenant
 
 LOGS_HEADER = "x-wasmtask-logs"  # gateway/calls/logs_header.py (not imported: it loads the whole call path)
@@ -55,12 +55,7 @@ def print_call_logs(encoded: str) -> None:
 @click.argument("function", metavar="[NAME]", required=False)
 @click.option("--name", "-n", help="The function (or give it as NAME; default: the project's).")
 @tenant_option
-@click.option("--path", "-p", "sub_path", metavar="PATH", help="The path below the function, e.g. /items/7.")
-@click.option("--method", "-X", metavar="METHOD", help="Default: GET, or POST with a body.")
-@click.option("--query", "-q", type=PAIR, multiple=True, help="A query parameter K=V (repeatable).")
-@click.option("--header", "-H", type=HEADER, multiple=True, help="A header 'Name: value' (repeatable).")
-@click.option("--data", "-d", metavar="DATA", help="The body as is: text, @FILE, or - for stdin.")
-@click.option("--body", metavar="JSON", help="A JSON body (checked; content-type application/json); @FILE or -.")
+@request_options(path_default=None)
 @click.option("--include", "-i", is_flag=True, help="Print the status and headers on stderr.")
 @click.option("--logs", "-l", is_flag=True, help="Print the call's log lines on stderr (a token with scope logs).")
 @connection_options

@@ -16,7 +16,7 @@ import click
 
 from gateway.cli import output
 from gateway.cli.errors import EXIT_FAILED, UsageProblem
-from gateway.cli.options import HEADER, PAIR, json_option, limit_options, request_body
+from gateway.cli.options import json_option, limit_options, request_body, request_options
 from gateway.cli.project import Project, read_env_file
 from gateway.cli.target import current_project
 
@@ -106,12 +106,7 @@ def run_source(source: bytes, filename: str, language: str, *, request: dict[str
 @click.command()
 @click.argument("file", required=False)
 @click.option("--language", "-l", metavar="LANGUAGE", help="Default: from the file's suffix (stdin: javascript).")
-@click.option("--method", "-X", metavar="METHOD", help="Default: GET, or POST with a body.")
-@click.option("--path", "-p", "sub_path", default="/", metavar="PATH", help="The request's path, e.g. /items/7.")
-@click.option("--query", "-q", type=PAIR, multiple=True, help="A query parameter K=V (repeatable).")
-@click.option("--header", "-H", type=HEADER, multiple=True, help="A header 'Name: value' (repeatable).")
-@click.option("--data", "-d", metavar="DATA", help="The body as is: text, @FILE, or - for stdin.")
-@click.option("--body", metavar="JSON", help="A JSON body (checked; content-type application/json); @FILE or -.")
+@request_options()
 @click.option("--env-file", type=click.Path(dir_okay=False, path_type=Path),
               help="Secrets for this run, NAME=value lines (default: .env next to wasmtask.toml, if any).")
 @limit_options

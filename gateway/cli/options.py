@@ -211,6 +211,28 @@ def connection_options(function: F) -> F:
     return wrapper  # type: ignore[return-value]
 
 
+def request_options(path_default: str | None = "/") -> Callable[[F], F]:
+    """The request a command makes: ``--method``, ``--path`` (``sub_path``), ``--query``, ``--header``,
+    ``--data``, ``--body`` (``request_body`` turns the last two into bytes and a content type)."""
+    options = (
+        click.option("--method", "-X", metavar="METHOD", help="Default: GET, or POST with a body."),
+        click.option("--path", "-p", "sub_path", default=path_default, metavar="PATH",
+                     help="The path below the function, e.g. /items/7."),
+        click.option("--query", "-q", type=PAIR, multiple=True, help="A query parameter K=V (repeatable)."),
+        click.option("--header", "-H", type=HEADER, multiple=True, help="A header 'Name: value' (repeatable)."),
+        click.option("--data", "-d", metavar="DATA", help="The body as is: text, @FILE, or - for stdin."),
+        click.option("--body", metavar="JSON",
+                     help="A JSON body (checked; content-type application/json); @FILE or -."),
+    )
+
+    def apply(function: F) -> F:
+        for option in reversed(options):
+            function = option(function)
+        return function
+
+    return apply
+
+
 def tenant_option(function: F) -> F:
     return click.option("--tenant", "-t", metavar="TENANT",
                         help="Tenant (env WASMTASK_TENANT; default: wasmtask.toml's, or the token's).")(function)
